@@ -1,0 +1,92 @@
+package session
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+)
+
+// A secret is 256 random bits that only the browser holds: the session
+// cookie, or the state parameter of a pending sign-in. The table never stores
+// it; it stores only what is derived from it, so a copy of the table can
+// neither find a row from a cookie nor decrypt one without it.
+type secret [32]byte
+
+func newSecret() secret {
+	var s secret
+	rand.Read(s[:]) // never fails (crypto/rand, Go 1.24+)
+	return s
+}
+
+func (s secret) String() string { return base64.RawURLEncoding.EncodeToString(s[:]) }
+
+func parseSecret(v string) (secret, error) {
+	var s secret
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(b) != len(s) {
+		return s, errors.New("session: malformed secret")
+	}
+	copy(s[:], b)
+	return s, nil
+}
+
+// schema versions every row; it is part of the associated data, so a row
+// written under another schema fails to open instead of being misread.
+const schema = "v1"
+
+// rowKeys are the partition key and the data key derived from a secret with
+// HKDF-SHA256 (RFC 5869), one label per purpose.
+type rowKeys struct {
+	partition string
+	aead      cipher.AEAD
+}
+
+func (s secret) derive(kind string) rowKeys {
+	id, err := hkdf.Key(sha256.New, s[:], nil, "b2c-functions-go "+schema+" "+kind+" partition", 32)
+	if err != nil {
+		panic(err) // only for impossible lengths
+	}
+	key, err := hkdf.Key(sha256.New, s[:], nil, "b2c-functions-go "+schema+" "+kind+" data", 32)
+	if err != nil {
+		panic(err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	// base64url: table keys may not hold '/', '\\', '#' or '?'.
+	return rowKeys{partition: base64.RawURLEncoding.EncodeToString(id), aead: aead}
+}
+
+// associatedData binds a ciphertext to its row, so a row's data cannot be
+// moved to another row or kind and still open.
+func (k rowKeys) associatedData(rowKey string) []byte {
+	return []byte(k.partition + "|" + rowKey + "|" + schema)
+}
+
+func (k rowKeys) seal(rowKey string, plaintext []byte) []byte {
+	nonce := make([]byte, k.aead.NonceSize(), k.aead.NonceSize()+len(plaintext)+k.aead.Overhead())
+	rand.Read(nonce)
+	return k.aead.Seal(nonce, nonce, plaintext, k.associatedData(rowKey))
+}
+
+func (k rowKeys) open(rowKey string, sealed []byte) ([]byte, error) {
+	n := k.aead.NonceSize()
+	if len(sealed) < n {
+		return nil, fmt.Errorf("session: sealed %s data too short", rowKey)
+	}
+	b, err := k.aead.Open(nil, sealed[:n], sealed[n:], k.associatedData(rowKey))
+	if err != nil {
+		return nil, fmt.Errorf("session: cannot open %s data: %w", rowKey, err)
+	}
+	return b, nil
+}

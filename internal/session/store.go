@@ -1,0 +1,415 @@
+// Package session keeps sign-in sessions, their token caches and pending
+// sign-ins in one Azure Table Storage table.
+//
+// Each session is one partition holding two rows, "session" and
+// "tokencache", so one partition query reads both and one transaction writes
+// both. The partition key and the AES-GCM key of a session are derived from
+// the cookie value, which the table never stores. Expiry and last-seen stay in
+// plaintext so the sweeper can read them without keys.
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+)
+
+var (
+	// ErrNotFound reports a session or pending sign-in that does not exist,
+	// has expired, or cannot be decrypted: the visitor is simply signed out.
+	ErrNotFound = errors.New("session: not found")
+	// ErrStale reports a write that lost a race: the row changed since it
+	// was read (HTTP 412 on the ETag).
+	ErrStale = errors.New("session: row changed since it was read")
+	// ErrUnavailable reports that Table Storage could not be reached or
+	// refused the request.
+	ErrUnavailable = errors.New("session: table storage unavailable")
+	// ErrTooLarge reports a token cache larger than one entity can hold.
+	ErrTooLarge = errors.New("session: token cache too large for one table entity")
+)
+
+// Row keys inside a session's or a pending sign-in's partition.
+const (
+	rowSession    = "session"
+	rowTokenCache = "tokencache"
+	rowPending    = "pending"
+)
+
+// PendingLifetime is how long a started sign-in may take.
+const PendingLifetime = 10 * time.Minute
+
+// Options tune a Store.
+type Options struct {
+	IdleTimeout     time.Duration // a session unused this long ends
+	AbsoluteTimeout time.Duration // a session ends this long after creation
+	Now             func() time.Time
+}
+
+// Store reads and writes sessions in one table.
+type Store struct {
+	table    *aztables.Client
+	idle     time.Duration
+	absolute time.Duration
+	now      func() time.Time
+}
+
+// NewStore returns a Store over table.
+func NewStore(table *aztables.Client, opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{table: table, idle: opts.IdleTimeout, absolute: opts.AbsoluteTimeout, now: opts.Now}
+}
+
+// EnsureTable creates the table if it does not exist yet.
+func (s *Store) EnsureTable(ctx context.Context) error {
+	_, err := s.table.CreateTable(ctx, nil)
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.ErrorCode == string(aztables.TableAlreadyExists) {
+		return nil
+	}
+	return classify("create table", err)
+}
+
+// A Session is a loaded session.
+type Session struct {
+	// ID is the cookie value. It is a credential: never log it.
+	ID       string
+	Created  time.Time
+	LastSeen time.Time
+	// Data is the caller's payload, stored encrypted.
+	Data []byte
+
+	keys rowKeys
+	etag azcore.ETag
+	// The token cache as read with the session, still sealed.
+	cache     []byte
+	cacheETag azcore.ETag
+}
+
+// Create stores a new session with its first token cache (which may be
+// empty) in one transaction, and returns it with a fresh ID.
+func (s *Store) Create(ctx context.Context, data, tokenCache []byte) (*Session, error) {
+	now := s.now().UTC()
+	id := newSecret()
+	sess := &Session{ID: id.String(), Created: now, LastSeen: now, Data: data, keys: id.derive(rowSession)}
+	sessionRow, err := marshalEntity(sess.keys.partition, rowSession, map[string]any{
+		"Created":  aztables.EDMDateTime(now),
+		"LastSeen": aztables.EDMDateTime(now),
+		"Expires":  aztables.EDMDateTime(s.expires(sess)),
+		"Data":     aztables.EDMBinary(sess.keys.seal(rowSession, data)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	actions := []aztables.TransactionAction{{ActionType: aztables.TransactionTypeAdd, Entity: sessionRow}}
+	if len(tokenCache) > 0 {
+		cacheRow, _, err := s.tokenCacheEntity(sess, tokenCache)
+		if err != nil {
+			return nil, err
+		}
+		actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: cacheRow})
+	}
+	if _, err := s.table.SubmitTransaction(ctx, actions, nil); err != nil {
+		return nil, classify("create session", err)
+	}
+	return sess, nil
+}
+
+// expires is when the sweeper may delete the session row: the earlier of
+// the idle and the absolute deadline.
+func (s *Store) expires(sess *Session) time.Time {
+	idle, absolute := sess.LastSeen.Add(s.idle), sess.Created.Add(s.absolute)
+	if idle.Before(absolute) {
+		return idle
+	}
+	return absolute
+}
+
+// touchEvery bounds how stale LastSeen may be: writing it on every page view
+// would double the cost of a read.
+func (s *Store) touchEvery() time.Duration { return min(5*time.Minute, s.idle/4) }
+
+// Load reads a session and its token cache in one partition query. A
+// malformed, unknown, expired or undecryptable ID gives ErrNotFound.
+func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
+	secret, err := parseSecret(id)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	sess := &Session{ID: id, keys: secret.derive(rowSession)}
+	filter := fmt.Sprintf("PartitionKey eq '%s'", sess.keys.partition) // base64url: nothing to escape
+	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
+	found := false
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, classify("load session", err)
+		}
+		for _, raw := range page.Entities {
+			var e aztables.EDMEntity
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return nil, fmt.Errorf("session: decoding row: %w", err)
+			}
+			switch e.RowKey {
+			case rowSession:
+				found = true
+				sess.etag = azcore.ETag(e.ETag)
+				sess.Created = timeProp(e, "Created")
+				sess.LastSeen = timeProp(e, "LastSeen")
+				if sess.Data, err = sess.keys.open(rowSession, binaryProp(e, "Data")); err != nil {
+					return nil, ErrNotFound
+				}
+			case rowTokenCache:
+				sess.cacheETag = azcore.ETag(e.ETag)
+				sess.cache = joinChunks(e)
+			}
+		}
+	}
+	now := s.now()
+	if !found {
+		return nil, ErrNotFound
+	}
+	if !now.Before(s.expires(sess)) {
+		// Ended: remove it now rather than waiting for the sweeper.
+		_ = s.Delete(ctx, sess)
+		return nil, ErrNotFound
+	}
+	if now.Sub(sess.LastSeen) >= s.touchEvery() {
+		s.touch(ctx, sess, now)
+	}
+	return sess, nil
+}
+
+// touch records activity. Losing a race with another request is harmless:
+// that request recorded activity too.
+func (s *Store) touch(ctx context.Context, sess *Session, now time.Time) {
+	sess.LastSeen = now.UTC()
+	row, err := marshalEntity(sess.keys.partition, rowSession, map[string]any{
+		"LastSeen": aztables.EDMDateTime(sess.LastSeen),
+		"Expires":  aztables.EDMDateTime(s.expires(sess)),
+	})
+	if err != nil {
+		return
+	}
+	resp, err := s.table.UpdateEntity(ctx, row, &aztables.UpdateEntityOptions{IfMatch: &sess.etag, UpdateMode: aztables.UpdateModeMerge})
+	if err == nil {
+		sess.etag = resp.ETag
+	}
+}
+
+// Update replaces a session's data, for example its claims after a profile
+// edit. It fails with ErrStale if the session changed since it was loaded.
+func (s *Store) Update(ctx context.Context, sess *Session, data []byte) error {
+	row, err := marshalEntity(sess.keys.partition, rowSession, map[string]any{
+		"Data": aztables.EDMBinary(sess.keys.seal(rowSession, data)),
+	})
+	if err != nil {
+		return err
+	}
+	resp, err := s.table.UpdateEntity(ctx, row, &aztables.UpdateEntityOptions{IfMatch: &sess.etag, UpdateMode: aztables.UpdateModeMerge})
+	if err != nil {
+		return classify("update session", err)
+	}
+	sess.etag, sess.Data = resp.ETag, data
+	return nil
+}
+
+// Delete removes a session and its token cache.
+func (s *Store) Delete(ctx context.Context, sess *Session) error {
+	rows := []string{rowSession}
+	if sess.cacheETag != "" {
+		rows = append(rows, rowTokenCache)
+	}
+	for _, rk := range rows {
+		_, err := s.table.DeleteEntity(ctx, sess.keys.partition, rk, nil)
+		if err := classify("delete session", err); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// TokenCache returns the session's serialized token cache as it was loaded;
+// nil when the session has none.
+func (s *Store) TokenCache(sess *Session) ([]byte, error) {
+	if sess.cache == nil {
+		return nil, nil
+	}
+	b, err := sess.keys.open(rowTokenCache, sess.cache)
+	if err != nil {
+		// A cache that cannot be opened is as good as none: the user signs
+		// in again rather than seeing an error.
+		return nil, nil
+	}
+	return b, nil
+}
+
+// SaveTokenCache writes the session's token cache, guarded by the ETag it
+// was loaded with. A concurrent writer makes it fail with ErrStale; the
+// caller reloads the session and retries.
+func (s *Store) SaveTokenCache(ctx context.Context, sess *Session, data []byte) error {
+	row, sealed, err := s.tokenCacheEntity(sess, data)
+	if err != nil {
+		return err
+	}
+	var etag azcore.ETag
+	if sess.cacheETag == "" {
+		resp, err := s.table.AddEntity(ctx, row, nil)
+		var re *azcore.ResponseError
+		if errors.As(err, &re) && re.StatusCode == 409 {
+			return ErrStale // another request created it first
+		}
+		if err != nil {
+			return classify("save token cache", err)
+		}
+		etag = resp.ETag
+	} else {
+		resp, err := s.table.UpdateEntity(ctx, row, &aztables.UpdateEntityOptions{IfMatch: &sess.cacheETag, UpdateMode: aztables.UpdateModeReplace})
+		if err != nil {
+			return classify("save token cache", err)
+		}
+		etag = resp.ETag
+	}
+	sess.cache, sess.cacheETag = sealed, etag
+	return nil
+}
+
+// Table Storage limits (learn.microsoft.com, "Understanding the Table
+// service data model"): a binary property holds 64 KiB; an entity 1 MiB of
+// JSON, in which binary grows by a third as base64.
+const (
+	chunkSize = 64 << 10
+	maxChunks = 10
+)
+
+// tokenCacheEntity splits the sealed cache across binary properties of one
+// entity, so one ETag guards it and one write replaces it whole.
+func (s *Store) tokenCacheEntity(sess *Session, data []byte) (row, sealed []byte, err error) {
+	sealed = sess.keys.seal(rowTokenCache, data)
+	if len(sealed) > chunkSize*maxChunks {
+		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(sealed), chunkSize*maxChunks)
+	}
+	props := map[string]any{
+		"Expires": aztables.EDMDateTime(sess.Created.Add(s.absolute)),
+	}
+	for i, rest := 0, sealed; len(rest) > 0; i++ {
+		n := min(chunkSize, len(rest))
+		props[fmt.Sprintf("D%d", i)] = aztables.EDMBinary(rest[:n])
+		rest = rest[n:]
+	}
+	row, err = marshalEntity(sess.keys.partition, rowTokenCache, props)
+	return row, sealed, err
+}
+
+func joinChunks(e aztables.EDMEntity) []byte {
+	var b []byte
+	for i := 0; i < maxChunks; i++ {
+		chunk, ok := e.Properties[fmt.Sprintf("D%d", i)].(aztables.EDMBinary)
+		if !ok {
+			break
+		}
+		b = append(b, chunk...)
+	}
+	return b
+}
+
+// PutPending stores a pending sign-in and returns its state parameter.
+// binding is the browser-binding cookie value; only its hash is kept.
+func (s *Store) PutPending(ctx context.Context, data []byte, binding string) (state string, err error) {
+	st := newSecret()
+	keys := st.derive(rowPending)
+	hash := sha256.Sum256([]byte(binding))
+	row, err := marshalEntity(keys.partition, rowPending, map[string]any{
+		"Expires": aztables.EDMDateTime(s.now().UTC().Add(PendingLifetime)),
+		"Binding": aztables.EDMBinary(hash[:]),
+		"Data":    aztables.EDMBinary(keys.seal(rowPending, data)),
+	})
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.table.AddEntity(ctx, row, nil); err != nil {
+		return "", classify("put pending sign-in", err)
+	}
+	return st.String(), nil
+}
+
+// TakePending consumes a pending sign-in: the first caller gets it, every
+// later one ErrNotFound, so a callback cannot be replayed. It returns the
+// SHA-256 of the binding cookie it was stored with.
+func (s *Store) TakePending(ctx context.Context, state string) (data []byte, bindingHash []byte, err error) {
+	st, err := parseSecret(state)
+	if err != nil {
+		return nil, nil, ErrNotFound
+	}
+	keys := st.derive(rowPending)
+	resp, err := s.table.GetEntity(ctx, keys.partition, rowPending, nil)
+	if err != nil {
+		return nil, nil, classify("take pending sign-in", err)
+	}
+	// Delete with the ETag: of two concurrent callbacks only one wins.
+	if _, err := s.table.DeleteEntity(ctx, keys.partition, rowPending, &aztables.DeleteEntityOptions{IfMatch: &resp.ETag}); err != nil {
+		if err := classify("take pending sign-in", err); errors.Is(err, ErrStale) {
+			return nil, nil, ErrNotFound
+		} else {
+			return nil, nil, err
+		}
+	}
+	var e aztables.EDMEntity
+	if err := json.Unmarshal(resp.Value, &e); err != nil {
+		return nil, nil, fmt.Errorf("session: decoding pending row: %w", err)
+	}
+	if !s.now().Before(timeProp(e, "Expires")) {
+		return nil, nil, ErrNotFound
+	}
+	data, err = keys.open(rowPending, binaryProp(e, "Data"))
+	if err != nil {
+		return nil, nil, ErrNotFound
+	}
+	return data, binaryProp(e, "Binding"), nil
+}
+
+func marshalEntity(pk, rk string, props map[string]any) ([]byte, error) {
+	b, err := json.Marshal(aztables.EDMEntity{Entity: aztables.Entity{PartitionKey: pk, RowKey: rk}, Properties: props})
+	if err != nil {
+		return nil, fmt.Errorf("session: encoding %s row: %w", rk, err)
+	}
+	return b, nil
+}
+
+func timeProp(e aztables.EDMEntity, name string) time.Time {
+	t, _ := e.Properties[name].(aztables.EDMDateTime)
+	return time.Time(t)
+}
+
+func binaryProp(e aztables.EDMEntity, name string) []byte {
+	b, _ := e.Properties[name].(aztables.EDMBinary)
+	return b
+}
+
+// classify maps Table Storage errors onto this package's errors; any failure
+// other than a missing row or a lost race means the store is unavailable.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		switch re.StatusCode {
+		case 404:
+			if re.ErrorCode == string(aztables.TableNotFound) {
+				break
+			}
+			return ErrNotFound
+		case 412:
+			return ErrStale
+		}
+	}
+	return fmt.Errorf("session: %s: %w: %w", op, ErrUnavailable, err)
+}

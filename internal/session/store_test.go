@@ -1,0 +1,362 @@
+package session_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/session"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
+)
+
+// clock is a test clock that tests move by hand.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newStore(t *testing.T) (*session.Store, *aztables.Client, *clock) {
+	t.Helper()
+	_, table := testenv.SharedAzurite(t).NewTable(t)
+	clk := &clock{now: time.Now().Truncate(time.Second)}
+	return session.NewStore(table, session.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour, Now: clk.Now}), table, clk
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestCreateLoadDelete(t *testing.T) {
+	store, _, _ := newStore(t)
+	sess, err := store.Create(ctx(t), []byte(`{"name":"Alice"}`), []byte(`{"cache":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sess.ID) != 43 {
+		t.Fatalf("session ID length = %d, want 43 (256 bits base64url)", len(sess.ID))
+	}
+	got, err := store.Load(ctx(t), sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Data) != `{"name":"Alice"}` {
+		t.Errorf("Data = %q", got.Data)
+	}
+	cache, err := store.TokenCache(got)
+	if err != nil || string(cache) != `{"cache":1}` {
+		t.Errorf("TokenCache = %q, %v", cache, err)
+	}
+	if err := store.Delete(ctx(t), got); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Load(ctx(t), sess.ID); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Load after Delete: err = %v, want ErrNotFound", err)
+	}
+}
+
+// The table must hold neither the cookie value nor the plaintext: a copy of
+// the table alone can neither hijack a session nor read a token.
+func TestTableHoldsNoSecrets(t *testing.T) {
+	store, table, _ := newStore(t)
+	secretData := []byte("refresh-token-VERY-SECRET")
+	sess, err := store.Create(ctx(t), secretData, secretData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pager := table.NewListEntitiesPager(nil)
+	var dump bytes.Buffer
+	for pager.More() {
+		page, err := pager.NextPage(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Entities {
+			dump.Write(e)
+		}
+	}
+	if dump.Len() == 0 {
+		t.Fatal("table is empty")
+	}
+	for _, needle := range []string{sess.ID, string(secretData), "VERY-SECRET"} {
+		if strings.Contains(dump.String(), needle) {
+			t.Errorf("table holds %q", needle)
+		}
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	store, table, clk := newStore(t)
+	tests := []struct {
+		name string
+		id   func() string
+	}{
+		{"empty", func() string { return "" }},
+		{"malformed", func() string { return "not base64 !!" }},
+		{"short", func() string { return "AAAA" }},
+		{"unknown", func() string {
+			s, _ := store.Create(ctx(t), []byte("y"), nil)
+			return strings.Repeat("A", 43) + s.ID[43:] // well-formed, never issued
+		}},
+		{"tampered", func() string {
+			// Another session's row moved under a victim's partition cannot
+			// be opened with the victim's key.
+			clk.Add(time.Second) // rowOf tells rows apart by creation time
+			victim, _ := store.Create(ctx(t), []byte("victim"), nil)
+			clk.Add(time.Second)
+			other, _ := store.Create(ctx(t), []byte("z"), nil)
+			otherRaw := rowOf(t, table, other)
+			victimRaw := rowOf(t, table, victim)
+			otherRaw.PartitionKey = victimRaw.PartitionKey
+			b, _ := json.Marshal(otherRaw)
+			if _, err := table.UpsertEntity(ctx(t), b, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace}); err != nil {
+				t.Fatal(err)
+			}
+			return victim.ID
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := store.Load(ctx(t), tt.id()); !errors.Is(err, session.ErrNotFound) {
+				t.Errorf("err = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+// rowOf finds the session row of sess by listing the table: tests may look,
+// the store never stores what would let it find the row from outside.
+func rowOf(t *testing.T, table *aztables.Client, sess *session.Session) *aztables.EDMEntity {
+	t.Helper()
+	pager := table.NewListEntitiesPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range page.Entities {
+			var e aztables.EDMEntity
+			if err := json.Unmarshal(raw, &e); err != nil {
+				t.Fatal(err)
+			}
+			if e.RowKey == "session" && time.Time(e.Properties["Created"].(aztables.EDMDateTime)).Equal(sess.Created) {
+				return &e
+			}
+		}
+	}
+	t.Fatal("row not found")
+	return nil
+}
+
+func TestTimeouts(t *testing.T) {
+	tests := []struct {
+		name    string
+		steps   []time.Duration // clock moves, a Load after each
+		wantErr bool
+	}{
+		{"fresh", []time.Duration{time.Minute}, false},
+		{"active for longer than idle", []time.Duration{50 * time.Minute, 50 * time.Minute, 50 * time.Minute}, false},
+		{"idle", []time.Duration{61 * time.Minute}, true},
+		{"absolute", repeat(40*time.Minute, 19), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store, _, clk := newStore(t)
+			sess, err := store.Create(ctx(t), []byte("x"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range tt.steps {
+				clk.Add(d)
+				_, err = store.Load(ctx(t), sess.ID)
+				if err != nil {
+					break
+				}
+			}
+			if gotErr := errors.Is(err, session.ErrNotFound); gotErr != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func repeat(d time.Duration, n int) []time.Duration {
+	s := make([]time.Duration, n)
+	for i := range s {
+		s[i] = d
+	}
+	return s
+}
+
+func TestPendingConsumedOnce(t *testing.T) {
+	store, _, clk := newStore(t)
+	state, err := store.PutPending(ctx(t), []byte("nonce+verifier"), "binding-cookie")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, hash, err := store.TakePending(ctx(t), state)
+	if err != nil || string(data) != "nonce+verifier" || len(hash) != 32 {
+		t.Fatalf("TakePending = %q, %x, %v", data, hash, err)
+	}
+	if _, _, err := store.TakePending(ctx(t), state); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("second TakePending: err = %v, want ErrNotFound", err)
+	}
+
+	expired, err := store.PutPending(ctx(t), []byte("x"), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(session.PendingLifetime + time.Second)
+	if _, _, err := store.TakePending(ctx(t), expired); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("expired TakePending: err = %v, want ErrNotFound", err)
+	}
+}
+
+// Two callbacks racing with one state: exactly one wins.
+func TestPendingRace(t *testing.T) {
+	store, _, _ := newStore(t)
+	state, err := store.PutPending(ctx(t), []byte("x"), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	results := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			_, _, err := store.TakePending(ctx(t), state)
+			results <- err
+		})
+	}
+	wg.Wait()
+	close(results)
+	wins := 0
+	for err := range results {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, session.ErrNotFound):
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d callbacks won, want 1", wins)
+	}
+}
+
+func TestTokenCacheETag(t *testing.T) {
+	store, _, _ := newStore(t)
+	created, err := store.Create(ctx(t), []byte("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := store.Load(ctx(t), created.ID)
+	b, _ := store.Load(ctx(t), created.ID)
+	if err := store.SaveTokenCache(ctx(t), a, []byte("from a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveTokenCache(ctx(t), b, []byte("from b")); !errors.Is(err, session.ErrStale) {
+		t.Fatalf("racing insert: err = %v, want ErrStale", err)
+	}
+	if err := store.SaveTokenCache(ctx(t), a, []byte("a again")); err != nil {
+		t.Fatalf("update with fresh ETag: %v", err)
+	}
+	b, _ = store.Load(ctx(t), created.ID)
+	if err := store.SaveTokenCache(ctx(t), a, []byte("a stale")); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveTokenCache(ctx(t), b, []byte("b stale")); !errors.Is(err, session.ErrStale) {
+		t.Fatalf("stale update: err = %v, want ErrStale", err)
+	}
+	got, _ := store.Load(ctx(t), created.ID)
+	if cache, _ := store.TokenCache(got); string(cache) != "a stale" {
+		t.Fatalf("cache = %q, want the winner's write", cache)
+	}
+}
+
+func TestTokenCacheSizes(t *testing.T) {
+	store, _, _ := newStore(t)
+	sess, err := store.Create(ctx(t), []byte("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 64 << 10, 300 << 10} {
+		data := bytes.Repeat([]byte{'q'}, n)
+		if err := store.SaveTokenCache(ctx(t), sess, data); err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		got, err := store.Load(ctx(t), sess.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cache, _ := store.TokenCache(got); !bytes.Equal(cache, data) {
+			t.Fatalf("%d bytes: read back %d bytes", n, len(cache))
+		}
+		sess = got
+	}
+	if err := store.SaveTokenCache(ctx(t), sess, make([]byte, 1<<20)); !errors.Is(err, session.ErrTooLarge) {
+		t.Fatalf("1 MiB cache: err = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	store, _, clk := newStore(t)
+	old, _ := store.Create(ctx(t), []byte("old"), []byte("cache"))
+	if _, err := store.PutPending(ctx(t), []byte("p"), "b"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(2 * time.Hour)
+	fresh, err := store.Create(ctx(t), []byte("fresh"), []byte("cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := store.Sweep(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The old session's row and the pending row; the token cache row lives
+	// until the absolute deadline.
+	if n != 2 {
+		t.Errorf("swept %d rows, want 2", n)
+	}
+	if _, err := store.Load(ctx(t), old.ID); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("old session: err = %v", err)
+	}
+	if _, err := store.Load(ctx(t), fresh.ID); err != nil {
+		t.Errorf("fresh session: %v", err)
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	az := testenv.NewAzurite(t)
+	_, table := az.NewTable(t)
+	store := session.NewStore(table, session.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour})
+	sess, err := store.Create(ctx(t), []byte("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	az.Stop()
+	if _, err := store.Load(ctx(t), sess.ID); !errors.Is(err, session.ErrUnavailable) {
+		t.Fatalf("Load with Azurite down: err = %v, want ErrUnavailable", err)
+	}
+	if err := az.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Load(ctx(t), sess.ID); err != nil {
+		t.Fatalf("Load after restart: %v", err)
+	}
+}

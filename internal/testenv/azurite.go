@@ -1,0 +1,182 @@
+// Package testenv starts the real local stand-ins that tests run against:
+// Azurite for Table Storage, and (in other files) the B2C emulator and a
+// headless browser. Tools come from the project's own setup script; a
+// missing tool fails the test with the command that installs it.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+)
+
+// AzuriteAccountKey is Azurite's well-known development key, public by
+// design.
+const AzuriteAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+// Root is the module's root folder.
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testenv: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Azurite is a running Azurite Table service.
+type Azurite struct {
+	bin, dir string
+	port     int
+	cmd      *exec.Cmd
+}
+
+var (
+	sharedOnce    sync.Once
+	sharedAzurite *Azurite
+	sharedErr     error
+)
+
+// SharedAzurite returns an in-memory Azurite shared by the tests of one test
+// binary; it dies with the binary.
+func SharedAzurite(t testing.TB) *Azurite {
+	t.Helper()
+	sharedOnce.Do(func() {
+		sharedAzurite = &Azurite{bin: azuriteBin(t), port: FreePort(t)}
+		sharedErr = sharedAzurite.Start()
+	})
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return sharedAzurite
+}
+
+// NewAzurite starts an Azurite of the test's own that keeps its data on
+// disk, so a test can stop it and start it again with the data intact.
+func NewAzurite(t testing.TB) *Azurite {
+	t.Helper()
+	a := &Azurite{bin: azuriteBin(t), dir: t.TempDir(), port: FreePort(t)}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	return a
+}
+
+func azuriteBin(t testing.TB) string {
+	bin := filepath.Join(Root(t), "node_modules", ".bin", "azurite-table")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("testenv: %s is missing: run scripts/setup", bin)
+	}
+	return bin
+}
+
+// Start starts Azurite and waits until it accepts connections.
+func (a *Azurite) Start() error {
+	args := []string{"--tableHost", "127.0.0.1", "--tablePort", fmt.Sprint(a.port), "--disableTelemetry", "--skipApiVersionCheck"}
+	if a.dir == "" {
+		args = append(args, "--inMemoryPersistence")
+	} else {
+		args = append(args, "--location", a.dir)
+	}
+	a.cmd = exec.Command(a.bin, args...)
+	// Die with the test binary, whatever way it ends.
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := a.cmd.Start(); err != nil {
+		return fmt.Errorf("testenv: starting azurite: %w", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", a.addr()); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.Stop()
+	return fmt.Errorf("testenv: azurite did not listen on %s within 30s", a.addr())
+}
+
+// Stop stops Azurite, letting it save its data first.
+func (a *Azurite) Stop() {
+	if a.cmd == nil || a.cmd.Process == nil {
+		return
+	}
+	syscall.Kill(-a.cmd.Process.Pid, syscall.SIGINT) // Azurite saves on SIGINT only
+	done := make(chan struct{})
+	go func() { a.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	a.cmd = nil
+}
+
+func (a *Azurite) addr() string { return fmt.Sprintf("127.0.0.1:%d", a.port) }
+
+// ConnectionString is what SESSION_TABLE_CONNECTION_STRING takes.
+func (a *Azurite) ConnectionString() string {
+	return "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + AzuriteAccountKey +
+		";TableEndpoint=http://" + a.addr() + "/devstoreaccount1;"
+}
+
+// NewTable creates a table with a name of its own for one test and returns
+// a client for it with tight retries, as the handler uses.
+func (a *Azurite) NewTable(t testing.TB) (name string, table *aztables.Client) {
+	t.Helper()
+	// Table names are 3-63 letters and digits.
+	name = "t" + strings.Map(func(r rune) rune {
+		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return r
+		}
+		return -1
+	}, t.Name())
+	name = name[:min(len(name), 50)]
+	name = fmt.Sprintf("%s%d", name, time.Now().UnixNano()%1e9)
+	svc, err := aztables.NewServiceClientFromConnectionString(a.ConnectionString(), &aztables.ClientOptions{
+		ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := svc.CreateTable(ctx, name, nil); err != nil {
+		t.Fatalf("testenv: creating table %q: %v", name, err)
+	}
+	return name, svc.NewClient(name)
+}
+
+// FreePort returns a TCP port on loopback that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
