@@ -1,0 +1,43 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/b2c-functions-go/b2c-functions-go/auth"
+)
+
+func (s *server) index(w http.ResponseWriter, r *http.Request) error {
+	p := s.newPage(r)
+	if p.User != nil {
+		b, err := json.MarshalIndent(p.User.Claims.Raw, "", "  ")
+		if err != nil {
+			return err
+		}
+		p.Claims = string(b)
+	}
+	s.render(w, r, http.StatusOK, "index", p)
+	return nil
+}
+
+func (s *server) anonymous(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "anonymous", s.newPage(r))
+	return nil
+}
+
+// private is the example of a team's own protected page: it uses only the
+// auth package's surface.
+func (s *server) private(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "private", s.newPage(r))
+	return nil
+}
+
+// healthz answers without touching any dependency.
+func healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) error {
+	return &auth.Error{Status: http.StatusNotFound, Title: "Page not found", Detail: "There is no page at this address."}
+}

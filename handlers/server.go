@@ -1,0 +1,196 @@
+// Package handlers is the web layer: routes (all in routes.go), one file per
+// route family, and one adapter that turns a handler's error into a page
+// and a status code.
+package handlers
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/b2c-functions-go/b2c-functions-go/auth"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/logging"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// Deps are what the server needs.
+type Deps struct {
+	Auth   *auth.Service
+	Config *config.Config
+	Logger *slog.Logger
+	// APIClient calls the protected API; it needs a timeout.
+	APIClient *http.Client
+}
+
+// server holds the dependencies the handlers share.
+type server struct {
+	auth  *auth.Service
+	cfg   *config.Config
+	log   *slog.Logger
+	api   *http.Client
+	pages map[string]*template.Template
+	css   template.CSS
+	csp   string
+	msal  string
+}
+
+// NewServer returns the app's HTTP handler.
+func NewServer(d Deps) (http.Handler, error) {
+	s := &server{cfg: d.Config, log: d.Logger, api: d.APIClient, msal: msalVersion()}
+	s.auth = d.Auth.WithErrorHandler(s.renderError)
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	var h http.Handler = mux
+	h = s.auth.Sessions(h)
+	h = http.NewCrossOriginProtection().Handler(h)
+	h = s.securityHeaders(h)
+	h = s.logRequests(h)
+	return h, nil
+}
+
+func (s *server) parseTemplates() error {
+	css, err := templateFS.ReadFile("templates/style.css")
+	if err != nil {
+		return err
+	}
+	s.css = template.CSS(css)
+	// The only style is this one inline block, allowed by its hash (CSP
+	// Level 2 §4.2.4); no script at all.
+	sum := sha256.Sum256(css)
+	s.csp = "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	s.pages = map[string]*template.Template{}
+	for _, name := range []string{"index", "anonymous", "private", "logout", "auth_error", "graphcall"} {
+		t, err := template.ParseFS(templateFS, "templates/base.html", "templates/"+name+".html")
+		if err != nil {
+			return err
+		}
+		s.pages[name] = t
+	}
+	return nil
+}
+
+func msalVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range info.Deps {
+			if m.Path == "github.com/AzureAD/microsoft-authentication-library-for-go" {
+				return m.Version
+			}
+		}
+	}
+	return "(unknown version)"
+}
+
+// page is what every template gets.
+type page struct {
+	User          *auth.User
+	ProfileEdit   bool
+	APIConfigured bool
+	CSS           template.CSS
+	MSALVersion   string
+	// Page-specific values.
+	Claims string
+	Error  *auth.Error
+	API    *apiResult
+}
+
+func (s *server) newPage(r *http.Request) *page {
+	p := &page{ProfileEdit: s.auth.ProfileEditEnabled(), APIConfigured: s.cfg.APIEndpoint != "", CSS: s.css, MSALVersion: s.msal}
+	p.User, _ = auth.UserFrom(r.Context())
+	return p
+}
+
+// render writes a page; rendering to a buffer first means a template error
+// becomes a clean 500, not half a page.
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, "base", p); err != nil {
+		s.log.ErrorContext(r.Context(), "rendering page", "page", name, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// handlerFunc is a handler that may fail; handle renders its error.
+type handlerFunc func(http.ResponseWriter, *http.Request) error
+
+func (s *server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.renderError(w, r, err)
+		}
+	})
+}
+
+// renderError is the one place errors become pages. The visitor sees what
+// happened in words; the cause goes to the log, never to the page.
+func (s *server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *auth.Error
+	if !errors.As(err, &e) {
+		e = &auth.Error{Status: http.StatusInternalServerError, Title: "Something went wrong",
+			Detail: "The request could not be completed. Please try again.", Err: err}
+	}
+	level := slog.LevelInfo
+	if e.Status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.Log(r.Context(), level, "request failed", "status", e.Status, "err", err)
+	p := s.newPage(r)
+	p.Error = e
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	s.render(w, r, e.Status, "auth_error", p)
+}
+
+func (s *server) securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", s.csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		// Pages show personal data: no shared or back-button caches.
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// logRequests writes one line per request: the path but never the query
+// (it holds codes and state), with the Functions host's invocation ID so the
+// line joins the host's own telemetry in Application Insights.
+func (s *server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		if id := r.Header.Get("X-Azure-Functions-InvocationId"); id != "" {
+			r = r.WithContext(logging.WithInvocationID(r.Context(), id))
+		}
+		next.ServeHTTP(rec, r)
+		s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}

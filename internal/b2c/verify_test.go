@@ -1,0 +1,189 @@
+package b2c
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// idp is the smallest B2C-shaped identity provider that Verify needs: a
+// discovery document and a key set for one user flow, with keys generated
+// per test.
+type idp struct {
+	srv    *httptest.Server
+	key    *rsa.PrivateKey
+	issuer string
+	hits   map[string]int
+}
+
+func newIDP(t *testing.T) *idp {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &idp{key: key, hits: map[string]int{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /contoso.onmicrosoft.com/b2c_1_susi/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		p.hits["discovery"]++
+		json.NewEncoder(w).Encode(map[string]string{
+			"issuer":                 p.issuer,
+			"authorization_endpoint": p.srv.URL + "/contoso.onmicrosoft.com/b2c_1_susi/oauth2/v2.0/authorize",
+			"token_endpoint":         p.srv.URL + "/contoso.onmicrosoft.com/b2c_1_susi/oauth2/v2.0/token",
+			"jwks_uri":               p.srv.URL + "/contoso.onmicrosoft.com/b2c_1_susi/discovery/v2.0/keys",
+			"end_session_endpoint":   p.srv.URL + "/contoso.onmicrosoft.com/b2c_1_susi/oauth2/v2.0/logout",
+		})
+	})
+	mux.HandleFunc("GET /contoso.onmicrosoft.com/b2c_1_susi/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
+		p.hits["keys"]++
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	})
+	// B2C matches tenant and user flow names in any case.
+	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = strings.ToLower(r.URL.Path)
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.srv.Close)
+	p.issuer = p.srv.URL + "/4a5e2c3d-0000-4000-8000-000000000001/v2.0/"
+	return p
+}
+
+func (p *idp) client(t *testing.T, now func() time.Time) *Client {
+	t.Helper()
+	httpClient := p.srv.Client()
+	httpClient.Transport = &discoveryCache{next: httpClient.Transport, ttl: time.Hour, now: time.Now, docs: map[string]cachedDoc{}}
+	c, err := New(Config{
+		Tenant:       Tenant{Name: "contoso", Host: strings.TrimPrefix(p.srv.URL, "https://")},
+		ClientID:     "client-1",
+		ClientSecret: "secret",
+		Policies:     []string{"B2C_1_susi"},
+		HTTPClient:   httpClient,
+		Now:          now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func sign(t *testing.T, key *rsa.PrivateKey, claims map[string]any) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "k1").WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := jwt.Signed(signer).Claims(claims).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestVerify(t *testing.T) {
+	p := newIDP(t)
+	now := time.Now().Truncate(time.Second)
+	c := p.client(t, func() time.Time { return now })
+	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := func() map[string]any {
+		return map[string]any{
+			"iss": p.issuer, "aud": "client-1", "sub": "oid-1", "oid": "oid-1",
+			"exp": now.Add(time.Hour).Unix(), "nbf": now.Add(-time.Minute).Unix(), "iat": now.Unix(),
+			"nonce": "n-1", "tfp": "B2C_1_susi", "name": "Alice", "emails": []string{"alice@example.com"}, "newUser": true,
+		}
+	}
+	tests := []struct {
+		name    string
+		mutate  func(map[string]any)
+		key     *rsa.PrivateKey
+		raw     string
+		wantErr string
+	}{
+		{name: "valid"},
+		{name: "bad signature", key: otherKey, wantErr: "not valid"},
+		{name: "wrong issuer", mutate: func(m map[string]any) { m["iss"] = "https://evil.example/v2.0/" }, wantErr: "different provider"},
+		{name: "wrong audience", mutate: func(m map[string]any) { m["aud"] = "client-2" }, wantErr: "audience"},
+		{name: "wrong nonce", mutate: func(m map[string]any) { m["nonce"] = "n-2" }, wantErr: "nonce"},
+		{name: "expired", mutate: func(m map[string]any) { m["exp"] = now.Add(-time.Second).Unix() }, wantErr: "expired"},
+		{name: "not yet valid", mutate: func(m map[string]any) { m["nbf"] = now.Add(10 * time.Minute).Unix() }, wantErr: "nbf"},
+		{name: "other user flow", mutate: func(m map[string]any) { m["tfp"] = "B2C_1_other" }, wantErr: "user flow"},
+		{name: "no token", raw: "-", wantErr: "no ID token"},
+		{name: "garbage", raw: "a.b.c", wantErr: "not valid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			claims := good()
+			if tt.mutate != nil {
+				tt.mutate(claims)
+			}
+			key := p.key
+			if tt.key != nil {
+				key = tt.key
+			}
+			raw := sign(t, key, claims)
+			switch tt.raw {
+			case "-":
+				raw = ""
+			case "":
+			default:
+				raw = tt.raw
+			}
+			got, err := c.Verify(context.Background(), "b2c_1_susi", raw, "n-1")
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Name != "Alice" || got.ObjectID != "oid-1" || got.Policy != "B2C_1_susi" || !got.NewUser || len(got.Emails) != 1 {
+					t.Fatalf("claims = %+v", got)
+				}
+				return
+			}
+			if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want ErrRejected containing %q", err, tt.wantErr)
+			}
+		})
+	}
+	if p.hits["discovery"] != 1 {
+		t.Errorf("discovery fetched %d times, want 1", p.hits["discovery"])
+	}
+}
+
+func TestEndSessionURL(t *testing.T) {
+	p := newIDP(t)
+	c := p.client(t, time.Now)
+	got, err := c.EndSessionURL(context.Background(), "B2C_1_SUSI", "https://app.example/", "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := p.srv.URL + "/contoso.onmicrosoft.com/b2c_1_susi/oauth2/v2.0/logout?id_token_hint=tok&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2F"
+	if got != want {
+		t.Fatalf("EndSessionURL =\n %s\nwant\n %s", got, want)
+	}
+	if _, err := c.EndSessionURL(context.Background(), "B2C_1_unknown", "https://app.example/", ""); err == nil {
+		t.Fatal("unknown user flow: no error")
+	}
+}
+
+func TestFlowPKCE(t *testing.T) {
+	// RFC 7636 Appendix B's example.
+	f := Flow{Verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"}
+	if got, want := f.challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; got != want {
+		t.Fatalf("challenge = %q, want %q", got, want)
+	}
+	a, b := NewFlow("p", "/", ""), NewFlow("p", "/", "")
+	if a.Nonce == b.Nonce || a.Verifier == b.Verifier || len(a.Verifier) != 43 {
+		t.Fatalf("flows not random: %+v %+v", a, b)
+	}
+}
