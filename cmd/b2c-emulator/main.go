@@ -1,0 +1,132 @@
+// Command b2c-emulator runs a local Azure AD B2C tenant, and a web API it
+// protects, for developing the app without Azure.
+//
+// It prints the settings the handler needs. The CA certificate is generated
+// at every start: restart the handler after restarting the emulator.
+//
+// The defaults of -tenant, -client-id and -client-secret come from
+// B2C_TENANT_NAME, B2C_CLIENT_ID and B2C_CLIENT_SECRET when set, so the
+// emulator agrees with the handler's settings.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
+)
+
+const (
+	defaultClientID     = "00000000-0000-0000-0000-00000000c11e"
+	defaultClientSecret = "local-dev-secret"
+	tenantID            = "00000000-0000-0000-0000-000000000b2c"
+	apiClientID         = "00000000-0000-0000-0000-0000000000a1"
+	testPassword        = "Passw0rd!"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	orEnv := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	var (
+		tenant       = fs.String("tenant", orEnv("B2C_TENANT_NAME", "contoso"), "tenant name: serves `name`.onmicrosoft.com")
+		tlsAddr      = fs.String("tls-addr", "127.0.0.1:9443", "listen address of the https endpoints MSAL calls, advertised as localhost:PORT")
+		browserAddr  = fs.String("browser-addr", "127.0.0.1:9080", "listen address of the sign-in pages, advertised as http://localhost:PORT")
+		apiAddr      = fs.String("api-addr", "127.0.0.1:9090", "listen address of the protected API")
+		caOut        = fs.String("ca-out", "b2c-emulator-ca.pem", "file to write the CA certificate to")
+		clientID     = fs.String("client-id", orEnv("B2C_CLIENT_ID", defaultClientID), "client ID of the app")
+		clientSecret = fs.String("client-secret", orEnv("B2C_CLIENT_SECRET", defaultClientSecret), "client secret of the app")
+		redirectURI  = fs.String("redirect-uri", "http://localhost:7071/getAToken", "redirect URI of the app")
+		atLifetime   = fs.Duration("access-token-lifetime", 0, "access token lifetime (default 1h); MSAL refreshes tokens expiring within 5m")
+	)
+	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+
+	apiURI := "https://" + *tenant + ".onmicrosoft.com/tasks-api"
+	policies := []emulator.Policy{
+		{Name: "B2C_1_signupsignin1", Kind: emulator.SignUpSignIn},
+		{Name: "B2C_1_profileediting1", Kind: emulator.ProfileEdit},
+		{Name: "B2C_1_passwordreset1", Kind: emulator.PasswordReset},
+		{Name: "B2C_1_susi_embedded_reset", Kind: emulator.SignUpSignInWithReset},
+	}
+	srv, err := emulator.Start(emulator.Config{
+		Tenant:   *tenant,
+		TenantID: tenantID,
+		Policies: policies,
+		Clients:  []emulator.Client{{ID: *clientID, Secret: *clientSecret, RedirectURIs: []string{*redirectURI}}},
+		Users: []emulator.User{
+			{ObjectID: "a11ce000-0000-4000-8000-000000000001", Email: "alice@example.com", Name: "Alice Example", GivenName: "Alice", FamilyName: "Example", Password: testPassword},
+			{ObjectID: "b0b00000-0000-4000-8000-000000000002", Email: "bob@example.com", Name: "Bob Example", GivenName: "Bob", FamilyName: "Example", Password: testPassword},
+		},
+		APIs:                []emulator.API{{AppIDURI: apiURI, ClientID: apiClientID, Scopes: []string{"tasks.read"}}},
+		AccessTokenLifetime: *atLifetime,
+		TLSAddr:             *tlsAddr,
+		BrowserAddr:         *browserAddr,
+		APIAddr:             *apiAddr,
+		Logger:              slog.New(slog.NewTextHandler(stdout, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	caFile, err := filepath.Abs(*caOut)
+	if err != nil {
+		return fmt.Errorf("b2c-emulator: %w", err)
+	}
+	if err := os.WriteFile(caFile, srv.CACertPEM(), 0o644); err != nil {
+		return fmt.Errorf("b2c-emulator: write CA certificate: %w", err)
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "B2C emulator for %s.onmicrosoft.com (tenant ID %s)\n", *tenant, tenantID)
+	for _, p := range policies {
+		fmt.Fprintf(&b, "  authority  %s\n", srv.Authority(p.Name))
+	}
+	fmt.Fprintf(&b, "  issuer     %s\n  sign-in    %s\n  API        %s\n", srv.Issuer(), srv.BrowserURL(), srv.APIURL())
+	fmt.Fprintf(&b, "  test users alice@example.com, bob@example.com (password %s)\n\n", testPassword)
+	fmt.Fprintf(&b, "Handler settings:\n")
+	for _, kv := range [][2]string{
+		{"B2C_TENANT_NAME", *tenant},
+		{"B2C_TENANT_HOST", srv.TLSHost()},
+		{"B2C_CA_FILE", caFile},
+		{"B2C_CLIENT_ID", *clientID},
+		{"B2C_CLIENT_SECRET", *clientSecret},
+		{"API_ENDPOINT", srv.APIURL()},
+		{"API_SCOPES", apiURI + "/tasks.read"},
+	} {
+		fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
+	}
+	if _, err := io.WriteString(stdout, b.String()); err != nil {
+		return fmt.Errorf("b2c-emulator: %w", err)
+	}
+
+	<-ctx.Done()
+	return srv.Close()
+}

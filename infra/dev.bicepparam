@@ -1,0 +1,34 @@
+// Development environment. Tenant-specific values come from the shell
+// (export them, or keep them in an untracked .env you source); the client
+// secret only ever from the environment. Nothing secret is committed here.
+//
+//   export B2C_TENANT_NAME=... B2C_CLIENT_ID=... B2C_CLIENT_SECRET=...
+//   az deployment group create -g <group> -f infra/main.bicep -p infra/dev.bicepparam
+using 'main.bicep'
+
+param environmentName = 'dev'
+
+param b2cTenantName = readEnvironmentVariable('B2C_TENANT_NAME')
+param b2cTenantHost = readEnvironmentVariable('B2C_TENANT_HOST', '')
+param b2cSignUpSignInPolicy = readEnvironmentVariable('B2C_SIGNUP_SIGNIN_POLICY', 'B2C_1_signupsignin1')
+param b2cProfileEditPolicy = readEnvironmentVariable('B2C_PROFILE_EDIT_POLICY', '')
+param b2cPasswordResetPolicy = readEnvironmentVariable('B2C_PASSWORD_RESET_POLICY', '')
+param b2cClientId = readEnvironmentVariable('B2C_CLIENT_ID')
+// Empty keeps the secret already in the vault; set it on the first deployment and to rotate.
+param b2cClientSecret = readEnvironmentVariable('B2C_CLIENT_SECRET', '')
+param b2cClientSecretExpiresOn = readEnvironmentVariable('B2C_CLIENT_SECRET_EXPIRES_ON', '')
+param apiEndpoint = readEnvironmentVariable('API_ENDPOINT', '')
+param apiScopes = readEnvironmentVariable('API_SCOPES', '')
+
+param logLevel = 'debug'
+
+// Small and cheap: scale to zero, small instances, a low ceiling.
+param instanceMemoryMB = 512
+param maximumInstanceCount = 40
+param alwaysReadyInstances = 0
+param storageSku = 'Standard_LRS'
+
+// A dev vault can be torn down and its name reused after a week.
+param enablePurgeProtection = false
+param softDeleteRetentionInDays = 7
+param logRetentionInDays = 30

@@ -1,0 +1,255 @@
+// b2c-functions-go: the Go custom handler that signs people in with Azure AD
+// B2C, on Azure Functions Flex Consumption, with its sessions in Table
+// Storage. Deploy into a resource group:
+//
+//   az deployment group create -g <group> -f infra/main.bicep -p infra/dev.bicepparam
+//
+// Modules, one per concern:
+//   identity     the user-assigned identity the app runs as
+//   monitoring   Log Analytics and Application Insights (Entra ID ingestion only)
+//   storage      host storage, deployment container and the sessions table (no shared keys)
+//   keyvault     the B2C client secret (RBAC vault)
+//   functionapp  Flex Consumption plan, the app and its app settings
+//   roles        every role the identity holds, scoped per resource
+targetScope = 'resourceGroup'
+
+// ---- Environment ----
+
+@description('Name of the environment (dev, prod, ...): the azd-env-name tag on every resource.')
+@minLength(1)
+@maxLength(64)
+param environmentName string
+
+@description('Region of every resource; defaults to the resource group\'s. Flex Consumption regions: az functionapp list-flexconsumption-locations.')
+param location string = resourceGroup().location
+
+@description('Extra tags for every resource (cost center, owner, ...).')
+param extraTags object = {}
+
+// ---- B2C, mirrored from internal/config ----
+
+@description('B2C_TENANT_NAME: the B2C tenant name, contoso in contoso.onmicrosoft.com.')
+@minLength(1)
+param b2cTenantName string
+
+@description('B2C_TENANT_HOST: host serving the user flows; empty means {tenant}.b2clogin.com. Set it for a custom domain.')
+param b2cTenantHost string = ''
+
+@description('B2C_SIGNUP_SIGNIN_POLICY: the sign-up/sign-in user flow, e.g. B2C_1_signupsignin1.')
+@minLength(1)
+param b2cSignUpSignInPolicy string
+
+@description('B2C_PROFILE_EDIT_POLICY: the profile-editing user flow; empty hides Edit profile.')
+param b2cProfileEditPolicy string = ''
+
+@description('B2C_PASSWORD_RESET_POLICY: the password-reset user flow; empty when the sign-in flow embeds password reset.')
+param b2cPasswordResetPolicy string = ''
+
+@description('B2C_CLIENT_ID: the application (client) ID registered in B2C.')
+@minLength(1)
+param b2cClientId string
+
+@description('The B2C client secret, stored in Key Vault and read by the app through a Key Vault reference. Empty: keep the version already in the vault (required on the first deployment).')
+@secure()
+param b2cClientSecret string = ''
+
+@description('Expiry of that client secret as shown in B2C, ISO 8601 UTC (2027-05-01T00:00:00Z); empty for none. Recorded on the Key Vault secret.')
+param b2cClientSecretExpiresOn string = ''
+
+@description('PUBLIC_BASE_URL: the public origin (https://login.example.com) when a custom domain fronts the app; empty uses https:// plus the app\'s default host name.')
+param publicBaseUrl string = ''
+
+@description('REDIRECT_PATH: the redirect URI path registered in B2C.')
+param redirectPath string = '/getAToken'
+
+@description('API_ENDPOINT: URL of the protected API that /graphcall calls; empty for none.')
+param apiEndpoint string = ''
+
+@description('API_SCOPES: space-separated scopes of that API; required when API_ENDPOINT is set.')
+param apiScopes string = ''
+
+// ---- Sessions ----
+
+@description('SESSION_TABLE_NAME: table holding sessions and token caches (3-63 letters and digits).')
+@minLength(3)
+@maxLength(63)
+param sessionTableName string = 'sessions'
+
+@description('SESSION_IDLE_TIMEOUT: a session unused this long ends (Go duration).')
+param sessionIdleTimeout string = '1h'
+
+@description('SESSION_ABSOLUTE_TIMEOUT: a session ends this long after sign-in (Go duration).')
+param sessionAbsoluteTimeout string = '12h'
+
+@description('SWEEP_SCHEDULE: NCRONTAB schedule (six fields, seconds first) of the timer that deletes expired sessions.')
+param sweepSchedule string = '0 */15 * * * *'
+
+@description('LOG_LEVEL of the handler.')
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+param logLevel string = 'info'
+
+// ---- Capacity and protection ----
+
+@description('Memory of each Flex Consumption instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Upper bound of instances the app scales out to (a cost ceiling).')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Always-ready instances for the HTTP functions; 0 scales to zero (cold start on the first request), 1 or more are billed while idle.')
+@minValue(0)
+@maxValue(20)
+param alwaysReadyInstances int = 0
+
+@description('Storage replication.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+])
+param storageSku string = 'Standard_LRS'
+
+@description('Key Vault purge protection. Irreversible once on; keep it on in production.')
+param enablePurgeProtection bool = true
+
+@description('Days a deleted vault or secret stays recoverable (7 to 90).')
+@minValue(7)
+@maxValue(90)
+param softDeleteRetentionInDays int = 90
+
+@description('Days Log Analytics keeps data (30 to 730).')
+@minValue(30)
+@maxValue(730)
+param logRetentionInDays int = 30
+
+// ---- Names and tags ----
+
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, location))
+var tags = union(extraTags, { 'azd-env-name': environmentName })
+var functionAppName = 'func-${resourceToken}'
+var clientSecretName = 'b2c-client-secret'
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    appInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+    retentionInDays: logRetentionInDays
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    skuName: storageSku
+    deploymentContainerName: 'app-package-${resourceToken}'
+    sessionTableName: sessionTableName
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    enablePurgeProtection: enablePurgeProtection
+    softDeleteRetentionInDays: softDeleteRetentionInDays
+    clientSecretName: clientSecretName
+    clientSecretValue: b2cClientSecret
+    clientSecretExpiresOn: b2cClientSecretExpiresOn
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  params: {
+    principalId: identity.outputs.principalId
+    identityId: identity.outputs.id
+    storageAccountName: storage.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    name: functionAppName
+    planName: 'plan-${resourceToken}'
+    location: location
+    tags: union(tags, { 'azd-service-name': 'handler' })
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    alwaysReadyInstances: alwaysReadyInstances
+    clientSecretUri: keyVault.outputs.clientSecretUri
+    b2cTenantName: b2cTenantName
+    b2cTenantHost: b2cTenantHost
+    b2cSignUpSignInPolicy: b2cSignUpSignInPolicy
+    b2cProfileEditPolicy: b2cProfileEditPolicy
+    b2cPasswordResetPolicy: b2cPasswordResetPolicy
+    b2cClientId: b2cClientId
+    publicBaseUrl: publicBaseUrl
+    redirectPath: redirectPath
+    apiEndpoint: apiEndpoint
+    apiScopes: apiScopes
+    sessionTableName: storage.outputs.sessionTableName
+    sessionIdleTimeout: sessionIdleTimeout
+    sessionAbsoluteTimeout: sessionAbsoluteTimeout
+    logLevel: logLevel
+    sweepSchedule: sweepSchedule
+  }
+}
+
+@description('Name of the function app: the target of the publish step.')
+output functionAppName string = functionApp.outputs.name
+
+@description('Default host name of the function app.')
+output defaultHostName string = functionApp.outputs.defaultHostName
+
+@description('The redirect URI to register on the B2C app registration (Web platform).')
+output redirectUri string = '${functionApp.outputs.publicBaseUrl}${redirectPath}'
+
+@description('Name of the storage account (sessions table, host storage, deployment package).')
+output storageAccountName string = storage.outputs.name
+
+@description('Name of the Key Vault holding the B2C client secret.')
+output keyVaultName string = keyVault.outputs.name
+
+@description('Name of the client secret inside that vault (for rotation).')
+output keyVaultSecretName string = clientSecretName
+
+@description('Client ID of the app\'s user-assigned identity (AZURE_CLIENT_ID).')
+output identityClientId string = identity.outputs.clientId

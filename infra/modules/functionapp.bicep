@@ -1,0 +1,238 @@
+// The Flex Consumption plan and the function app that runs the Go custom
+// handler, with exactly the app settings that the handler
+// (internal/config.Settings) and the Functions host read. The consistency
+// test in infra/ fails when this list and theirs drift apart.
+//
+// App settings live in a separate sites/config 'appsettings' resource
+// written after the site, because PUBLIC_BASE_URL is built from the site's
+// own default host name: inside the site's own body that would be a
+// self-reference, and guessing '<name>.azurewebsites.net' is wrong for apps
+// created with a unique (regional) default host name.
+
+@description('Name of the function app.')
+param name string
+
+@description('Name of the Flex Consumption plan.')
+param planName string
+
+@description('Region of the plan and the app.')
+param location string
+
+@description('Tags applied to the plan and the app.')
+param tags object
+
+@description('Resource ID of the user-assigned identity the app runs as.')
+param identityId string
+
+@description('Client ID of that identity.')
+param identityClientId string
+
+@description('Name of the storage account used by the host (AzureWebJobsStorage).')
+param storageAccountName string
+
+@description('Blob endpoint of that account, with a trailing slash.')
+param storageBlobEndpoint string
+
+@description('Table endpoint of that account, with a trailing slash (SESSION_TABLE_ENDPOINT).')
+param storageTableEndpoint string
+
+@description('Blob container holding the deployment package.')
+param deploymentContainerName string
+
+@description('Application Insights connection string.')
+param appInsightsConnectionString string
+
+@description('Memory of each instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int
+
+@description('Upper bound of instances the app scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@description('Always-ready instances for the HTTP functions (0: scale to zero, cold starts on the first request).')
+@minValue(0)
+param alwaysReadyInstances int
+
+@description('Versionless URI of the B2C client secret in Key Vault.')
+param clientSecretUri string
+
+@description('B2C_TENANT_NAME.')
+param b2cTenantName string
+
+@description('B2C_TENANT_HOST; empty: {tenant}.b2clogin.com.')
+param b2cTenantHost string
+
+@description('B2C_SIGNUP_SIGNIN_POLICY.')
+param b2cSignUpSignInPolicy string
+
+@description('B2C_PROFILE_EDIT_POLICY; empty hides Edit profile.')
+param b2cProfileEditPolicy string
+
+@description('B2C_PASSWORD_RESET_POLICY; empty when the sign-in flow embeds password reset.')
+param b2cPasswordResetPolicy string
+
+@description('B2C_CLIENT_ID.')
+param b2cClientId string
+
+@description('PUBLIC_BASE_URL; empty: https:// plus the app\'s default host name.')
+param publicBaseUrl string
+
+@description('REDIRECT_PATH.')
+param redirectPath string
+
+@description('API_ENDPOINT; empty: no protected API.')
+param apiEndpoint string
+
+@description('API_SCOPES, space-separated.')
+param apiScopes string
+
+@description('SESSION_TABLE_NAME.')
+param sessionTableName string
+
+@description('SESSION_IDLE_TIMEOUT, a Go duration.')
+param sessionIdleTimeout string
+
+@description('SESSION_ABSOLUTE_TIMEOUT, a Go duration.')
+param sessionAbsoluteTimeout string
+
+@description('LOG_LEVEL.')
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+param logLevel string
+
+@description('SWEEP_SCHEDULE: NCRONTAB schedule of the session sweeper, referenced as %SWEEP_SCHEDULE% from functions/sweep/function.json.')
+param sweepSchedule string
+
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true // Linux
+  }
+}
+
+resource site 'Microsoft.Web/sites@2025-03-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientAffinityEnabled: false
+    publicNetworkAccess: 'Enabled'
+    // Key Vault references resolve with the user-assigned identity.
+    keyVaultReferenceIdentity: identityId
+    siteConfig: {
+      ftpsState: 'Disabled'
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      http20Enabled: true
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storageBlobEndpoint}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+        // 'http' is the group of every HTTP-triggered function.
+        alwaysReady: alwaysReadyInstances > 0 ? [{ name: 'http', instanceCount: alwaysReadyInstances }] : []
+      }
+      // A custom handler: the host starts the Go binary named in host.json.
+      runtime: {
+        name: 'custom'
+        version: '1.0'
+      }
+    }
+  }
+
+  // No FTP, no basic-auth deployment: publishing authenticates with Entra ID.
+  resource ftpCredentials 'basicPublishingCredentialsPolicies' = {
+    name: 'ftp'
+    properties: {
+      allow: false
+    }
+  }
+
+  resource scmCredentials 'basicPublishingCredentialsPolicies' = {
+    name: 'scm'
+    properties: {
+      allow: false
+    }
+  }
+}
+
+var defaultOrigin = 'https://${site.properties.defaultHostName}'
+
+resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
+  parent: site
+  name: 'appsettings'
+  properties: {
+    // Read by the Functions host.
+    AzureWebJobsStorage__accountName: storageAccountName
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    AzureWebJobsDisableHomepage: 'true'
+    SWEEP_SCHEDULE: sweepSchedule
+
+    // Read by the handler (internal/config).
+    B2C_TENANT_NAME: b2cTenantName
+    B2C_TENANT_HOST: b2cTenantHost
+    B2C_SIGNUP_SIGNIN_POLICY: b2cSignUpSignInPolicy
+    B2C_PROFILE_EDIT_POLICY: b2cProfileEditPolicy
+    B2C_PASSWORD_RESET_POLICY: b2cPasswordResetPolicy
+    B2C_CLIENT_ID: b2cClientId
+    B2C_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${clientSecretUri})'
+    PUBLIC_BASE_URL: empty(publicBaseUrl) ? defaultOrigin : publicBaseUrl
+    REDIRECT_PATH: redirectPath
+    API_ENDPOINT: apiEndpoint
+    API_SCOPES: apiScopes
+    SESSION_TABLE_ENDPOINT: storageTableEndpoint
+    SESSION_TABLE_NAME: sessionTableName
+    AZURE_CLIENT_ID: identityClientId
+    SESSION_IDLE_TIMEOUT: sessionIdleTimeout
+    SESSION_ABSOLUTE_TIMEOUT: sessionAbsoluteTimeout
+    LOG_LEVEL: logLevel
+  }
+}
+
+@description('Name of the function app.')
+output name string = site.name
+
+@description('Default host name of the app, e.g. func-abc.azurewebsites.net.')
+output defaultHostName string = site.properties.defaultHostName
+
+@description('The public origin the app builds its redirect URIs from (PUBLIC_BASE_URL).')
+output publicBaseUrl string = empty(publicBaseUrl) ? defaultOrigin : publicBaseUrl

@@ -1,0 +1,88 @@
+// Key Vault holding the B2C client secret. Access is Azure RBAC only (no
+// access policies); the app's identity gets Key Vault Secrets User on this
+// vault (roles.bicep) and the app reads the secret through a Key Vault
+// reference, so the value never appears in the site's configuration.
+//
+// The secret arrives as a @secure() parameter and is written through the
+// control plane (Microsoft.KeyVault/vaults/secrets). An empty value writes
+// nothing, so a redeployment without the secret keeps the version already in
+// the vault. The template never reads the secret back (no getSecret: on a
+// vault this same deployment creates, that is circular).
+
+@description('Name of the vault (3-24 letters, digits and dashes).')
+@minLength(3)
+@maxLength(24)
+param name string
+
+@description('Region of the vault.')
+param location string
+
+@description('Tags applied to the vault and its secret.')
+param tags object
+
+@description('Purge protection: once on, it cannot be turned off, and a deleted vault keeps its name for the retention period. On for production.')
+param enablePurgeProtection bool
+
+@description('Days a deleted vault or secret stays recoverable (7 to 90).')
+@minValue(7)
+@maxValue(90)
+param softDeleteRetentionInDays int
+
+@description('Name of the secret holding the B2C client secret.')
+param clientSecretName string
+
+@description('The B2C client secret. Empty: keep the version already stored.')
+@secure()
+param clientSecretValue string
+
+@description('When the B2C client secret expires, as an ISO 8601 UTC time (2027-05-01T00:00:00Z); empty for none. Recorded on the secret so expiry alerts can fire before B2C rejects it.')
+param clientSecretExpiresOn string
+
+resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: softDeleteRetentionInDays
+    // The service rejects false; null leaves it off.
+    enablePurgeProtection: enablePurgeProtection ? true : null
+    // Templates never read this vault (no reference() or getSecret()).
+    enabledForTemplateDeployment: false
+    enabledForDeployment: false
+    enabledForDiskEncryption: false
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      // The Key Vault reference is resolved over the public endpoint (no
+      // virtual network integration); RBAC is the access control.
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource clientSecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = if (!empty(clientSecretValue)) {
+  parent: vault
+  name: clientSecretName
+  tags: tags
+  properties: {
+    value: clientSecretValue
+    contentType: 'Azure AD B2C client secret'
+    attributes: {
+      enabled: true
+      exp: empty(clientSecretExpiresOn) ? null : dateTimeToEpoch(clientSecretExpiresOn)
+    }
+  }
+}
+
+@description('Name of the vault.')
+output name string = vault.name
+
+@description('Versionless URI of the client secret (trailing slash kept), for the app setting\'s Key Vault reference: the app follows new versions.')
+output clientSecretUri string = '${vault.properties.vaultUri}secrets/${clientSecretName}/'

@@ -1,0 +1,105 @@
+// Every permission the app's identity holds, in one place, each scoped to
+// the one resource it is needed on. Roles are Azure built-in roles named by
+// their fixed IDs; the policy test in infra/ accepts exactly these five.
+// Names are guid(scope, identity resource ID, role): deterministic, known at
+// the start of the deployment (a principalId is not, see DESIGN section 9),
+// and different for every scope/identity/role triple.
+
+@description('Object (principal) ID of the app\'s user-assigned identity.')
+param principalId string
+
+@description('Resource ID of the same identity; part of each assignment\'s name.')
+param identityId string
+
+@description('Name of the storage account the app uses.')
+param storageAccountName string
+
+@description('Name of the Application Insights component the app reports to.')
+param appInsightsName string
+
+@description('Name of the vault holding the B2C client secret.')
+param keyVaultName string
+
+// Built-in role definition IDs (the same in every tenant).
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault Secrets User
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' existing = {
+  name: storageAccountName
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
+  name: keyVaultName
+}
+
+// Storage Blob Data Owner: the Functions host's blob use (timer locks, host
+// keys and state) and reading the Flex Consumption deployment package.
+resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, identityId, roles.storageBlobDataOwner)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    description: 'Functions host storage and deployment package'
+  }
+}
+
+// Storage Queue Data Contributor: queues the Functions host uses through
+// AzureWebJobsStorage.
+resource queueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, identityId, roles.storageQueueDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    description: 'Functions host queues'
+  }
+}
+
+// Storage Table Data Contributor: the handler's session and token-cache rows.
+resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, identityId, roles.storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    description: 'Session table'
+  }
+}
+
+// Monitoring Metrics Publisher: Entra ID ingestion into Application Insights
+// (local auth is disabled there).
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, identityId, roles.monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    description: 'Application Insights ingestion'
+  }
+}
+
+// Key Vault Secrets User: resolving the B2C_CLIENT_SECRET Key Vault reference.
+resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, identityId, roles.keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    description: 'B2C client secret Key Vault reference'
+  }
+}

@@ -1,0 +1,105 @@
+// One storage account serves three readers, all through the app's
+// user-assigned identity and never through account keys:
+//   - the Functions host (AzureWebJobsStorage__*: timer locks, host state),
+//   - Flex Consumption deployments (the package container below),
+//   - the handler's session store (the sessions table, SESSION_TABLE_ENDPOINT).
+// Shared-key access is off, so no connection string with a key can work.
+
+@description('Name of the storage account (3-24 lowercase letters and digits).')
+@minLength(3)
+@maxLength(24)
+param name string
+
+@description('Region of the account.')
+param location string
+
+@description('Tags applied to the account.')
+param tags object
+
+@description('Replication. Flex Consumption supports locally and zone-redundant storage.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+])
+param skuName string
+
+@description('Blob container that holds the Flex Consumption deployment package.')
+@minLength(3)
+@maxLength(63)
+param deploymentContainerName string
+
+@description('Table holding sessions and token caches (SESSION_TABLE_NAME).')
+@minLength(3)
+@maxLength(63)
+param sessionTableName string
+
+resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: skuName
+  }
+  properties: {
+    accessTier: 'Hot'
+    // Entra ID only: no account keys, no SAS signed with them.
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      // Flex Consumption without virtual network integration reaches storage
+      // over its public endpoint; identity (RBAC) is the access control.
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+
+  resource blobService 'blobServices' = {
+    name: 'default'
+    properties: {
+      deleteRetentionPolicy: {
+        enabled: true
+        days: 7
+      }
+      containerDeleteRetentionPolicy: {
+        enabled: true
+        days: 7
+      }
+    }
+
+    resource deploymentContainer 'containers' = {
+      name: deploymentContainerName
+      properties: {
+        publicAccess: 'None'
+      }
+    }
+  }
+
+  resource tableService 'tableServices' = {
+    name: 'default'
+
+    resource sessionTable 'tables' = {
+      name: sessionTableName
+    }
+  }
+}
+
+@description('Name of the storage account (AzureWebJobsStorage__accountName).')
+output name string = storage.name
+
+@description('Blob endpoint, with a trailing slash.')
+output blobEndpoint string = storage.properties.primaryEndpoints.blob
+
+@description('Table endpoint, with a trailing slash (SESSION_TABLE_ENDPOINT).')
+output tableEndpoint string = storage.properties.primaryEndpoints.table
+
+@description('Name of the deployment container.')
+output deploymentContainerName string = storage::blobService::deploymentContainer.name
+
+@description('Name of the sessions table.')
+output sessionTableName string = storage::tableService::sessionTable.name

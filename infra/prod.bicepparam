@@ -1,0 +1,35 @@
+// Production environment. Tenant-specific values come from the deploying
+// shell or pipeline variables; the client secret only ever from the
+// environment (a pipeline secret). Nothing secret is committed here.
+//
+//   export B2C_TENANT_NAME=... B2C_CLIENT_ID=... B2C_CLIENT_SECRET=...
+//   az deployment group create -g <group> -f infra/main.bicep -p infra/prod.bicepparam
+using 'main.bicep'
+
+param environmentName = 'prod'
+
+param b2cTenantName = readEnvironmentVariable('B2C_TENANT_NAME')
+param b2cTenantHost = readEnvironmentVariable('B2C_TENANT_HOST', '')
+param b2cSignUpSignInPolicy = readEnvironmentVariable('B2C_SIGNUP_SIGNIN_POLICY', 'B2C_1_signupsignin1')
+param b2cProfileEditPolicy = readEnvironmentVariable('B2C_PROFILE_EDIT_POLICY', '')
+param b2cPasswordResetPolicy = readEnvironmentVariable('B2C_PASSWORD_RESET_POLICY', '')
+param b2cClientId = readEnvironmentVariable('B2C_CLIENT_ID')
+// Empty keeps the secret already in the vault; set it on the first deployment and to rotate.
+param b2cClientSecret = readEnvironmentVariable('B2C_CLIENT_SECRET', '')
+param b2cClientSecretExpiresOn = readEnvironmentVariable('B2C_CLIENT_SECRET_EXPIRES_ON', '')
+// A custom domain in front of the app, if any (https://login.example.com).
+param publicBaseUrl = readEnvironmentVariable('PUBLIC_BASE_URL', '')
+param apiEndpoint = readEnvironmentVariable('API_ENDPOINT', '')
+param apiScopes = readEnvironmentVariable('API_SCOPES', '')
+
+param logLevel = 'info'
+
+// One warm instance: no cold start on the first sign-in.
+param instanceMemoryMB = 2048
+param maximumInstanceCount = 100
+param alwaysReadyInstances = 1
+param storageSku = 'Standard_ZRS'
+
+param enablePurgeProtection = true
+param softDeleteRetentionInDays = 90
+param logRetentionInDays = 90
