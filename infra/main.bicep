@@ -59,9 +59,6 @@ param b2cClientSecretExpiresOn string = ''
 @description('PUBLIC_BASE_URL: the public origin (https://login.example.com) when a custom domain fronts the app; empty uses https:// plus the app\'s default host name.')
 param publicBaseUrl string = ''
 
-@description('REDIRECT_PATH: the redirect URI path registered in B2C.')
-param redirectPath string = '/getAToken'
-
 @description('API_ENDPOINT: URL of the protected API that /graphcall calls; empty for none.')
 param apiEndpoint string = ''
 
@@ -222,7 +219,6 @@ module functionApp 'modules/functionapp.bicep' = {
     b2cPasswordResetPolicy: b2cPasswordResetPolicy
     b2cClientId: b2cClientId
     publicBaseUrl: publicBaseUrl
-    redirectPath: redirectPath
     apiEndpoint: apiEndpoint
     apiScopes: apiScopes
     sessionTableName: storage.outputs.sessionTableName
@@ -240,7 +236,7 @@ output functionAppName string = functionApp.outputs.name
 output defaultHostName string = functionApp.outputs.defaultHostName
 
 @description('The redirect URI to register on the B2C app registration (Web platform).')
-output redirectUri string = '${functionApp.outputs.publicBaseUrl}${redirectPath}'
+output redirectUri string = '${functionApp.outputs.publicBaseUrl}/getAToken'
 
 @description('Name of the storage account (sessions table, host storage, deployment package).')
 output storageAccountName string = storage.outputs.name

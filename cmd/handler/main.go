@@ -74,6 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Config:    cfg,
 		Logger:    logger,
 		APIClient: &http.Client{Timeout: 10 * time.Second},
+		Sweep:     store.Sweep,
 	})
 	if err != nil {
 		return err

@@ -83,9 +83,6 @@ param b2cClientId string
 @description('PUBLIC_BASE_URL; empty: https:// plus the app\'s default host name.')
 param publicBaseUrl string
 
-@description('REDIRECT_PATH.')
-param redirectPath string
-
 @description('API_ENDPOINT; empty: no protected API.')
 param apiEndpoint string
 
@@ -216,7 +213,6 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     B2C_CLIENT_ID: b2cClientId
     B2C_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${clientSecretUri})'
     PUBLIC_BASE_URL: empty(publicBaseUrl) ? defaultOrigin : publicBaseUrl
-    REDIRECT_PATH: redirectPath
     API_ENDPOINT: apiEndpoint
     API_SCOPES: apiScopes
     SESSION_TABLE_ENDPOINT: storageTableEndpoint

@@ -36,7 +36,6 @@ const (
 	ClientSecret        = "B2C_CLIENT_SECRET"
 	CAFile              = "B2C_CA_FILE"
 	PublicBaseURL       = "PUBLIC_BASE_URL"
-	RedirectPath        = "REDIRECT_PATH"
 	APIEndpoint         = "API_ENDPOINT"
 	APIScopes           = "API_SCOPES"
 	TableConnection     = "SESSION_TABLE_CONNECTION_STRING"
@@ -60,7 +59,6 @@ var Settings = []Setting{
 	{Name: ClientSecret, Required: true, Description: "client secret; a Key Vault reference in Azure"},
 	{Name: CAFile, LocalOnly: true, Description: "PEM file of extra CA certificates trusted for the B2C endpoints (the local emulator)"},
 	{Name: PublicBaseURL, Required: true, Description: "the app's public origin, e.g. https://app.azurewebsites.net; redirect URIs are built from it, never from request headers"},
-	{Name: RedirectPath, Description: "redirect URI path registered in B2C; default /getAToken"},
 	{Name: APIEndpoint, Description: "URL of the protected API that /graphcall calls"},
 	{Name: APIScopes, Description: "space-separated scopes of that API"},
 	{Name: TableConnection, LocalOnly: true, Description: "Table Storage connection string (Azurite)"},
@@ -84,7 +82,6 @@ type Config struct {
 	ClientSecret        string
 	CAFile              string
 	PublicBaseURL       *url.URL
-	RedirectPath        string
 	APIEndpoint         string
 	APIScopes           []string
 	TableConnection     string
@@ -97,9 +94,13 @@ type Config struct {
 	LogLevel            string
 }
 
+// RedirectPath is the path of the redirect URI, the article's /getAToken.
+// It is fixed because functions/getAToken/function.json names it too.
+const RedirectPath = "/getAToken"
+
 // RedirectURI is the absolute redirect URI registered in B2C.
 func (c *Config) RedirectURI() string {
-	return c.PublicBaseURL.JoinPath(c.RedirectPath).String()
+	return c.PublicBaseURL.JoinPath(RedirectPath).String()
 }
 
 // Load reads and validates the configuration. The error names the first
@@ -124,7 +125,6 @@ func Load(getenv func(string) string) (*Config, error) {
 		ClientID:            get(ClientID, ""),
 		ClientSecret:        get(ClientSecret, ""),
 		CAFile:              get(CAFile, ""),
-		RedirectPath:        get(RedirectPath, "/getAToken"),
 		APIEndpoint:         get(APIEndpoint, ""),
 		APIScopes:           strings.Fields(get(APIScopes, "")),
 		TableConnection:     get(TableConnection, ""),
@@ -152,9 +152,6 @@ func Load(getenv func(string) string) (*Config, error) {
 	var err error
 	c.PublicBaseURL, err = parseBaseURL(get(PublicBaseURL, ""))
 	check(PublicBaseURL, err)
-	if !strings.HasPrefix(c.RedirectPath, "/") || strings.HasPrefix(c.RedirectPath, "//") {
-		check(RedirectPath, fmt.Errorf("%q is not an absolute path", c.RedirectPath))
-	}
 	if c.APIEndpoint != "" {
 		u, err := url.Parse(c.APIEndpoint)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
