@@ -40,6 +40,7 @@ type appOptions struct {
 	accessTokenLifetime time.Duration
 	susiKind            emulator.PolicyKind
 	noResetPolicy       bool
+	reuseDetection      bool
 }
 
 // testApp is the real program, started with run, against the emulator and
@@ -61,12 +62,13 @@ func startApp(t *testing.T, o appOptions) *testApp {
 	port := testenv.FreePort(t)
 	base := fmt.Sprintf("http://localhost:%d", port)
 	emu, err := emulator.Start(emulator.Config{
-		Tenant:              "contoso",
-		Policies:            []emulator.Policy{{Name: susi, Kind: o.susiKind}, {Name: profileEdit, Kind: emulator.ProfileEdit}, {Name: reset, Kind: emulator.PasswordReset}},
-		Clients:             []emulator.Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{base + "/getAToken"}}},
-		Users:               []emulator.User{alice, bob},
-		APIs:                []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: "99999999-0000-4000-8000-0000000000a1", Scopes: []string{"tasks.read"}}},
-		AccessTokenLifetime: o.accessTokenLifetime,
+		Tenant:                     "contoso",
+		Policies:                   []emulator.Policy{{Name: susi, Kind: o.susiKind}, {Name: profileEdit, Kind: emulator.ProfileEdit}, {Name: reset, Kind: emulator.PasswordReset}},
+		Clients:                    []emulator.Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{base + "/getAToken"}}},
+		Users:                      []emulator.User{alice, bob},
+		APIs:                       []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: "99999999-0000-4000-8000-0000000000a1", Scopes: []string{"tasks.read"}}},
+		AccessTokenLifetime:        o.accessTokenLifetime,
+		RefreshTokenReuseDetection: o.reuseDetection,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -152,3 +152,78 @@ func TestBrowserRejectsForeignCallback(t *testing.T) {
 		t.Fatal("the victim is signed in")
 	}
 }
+
+func setValue(t *testing.T, ctx context.Context, id, value string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID(id)), chromedp.SetValue(chromedp.ID(id), value)); err != nil {
+		t.Fatalf("setting #%s: %v", id, err)
+	}
+}
+
+// The rest of the article's flows in a real browser: the API call from the
+// cache, a refresh past MSAL's window, edit profile, forgot password into
+// the reset flow, cancel, and logout.
+func TestBrowserUserFlows(t *testing.T) {
+	app := startApp(t, appOptions{accessTokenLifetime: shortLifetime, reuseDetection: true})
+	ctx := testenv.Browser(t)
+	defer screenshot(t, ctx, "user-flows")
+
+	navigate(t, ctx, app.URL+"/")
+	click(t, ctx, "sign-in-button")
+	issued := time.Now()
+	click(t, ctx, "user-"+alice.ObjectID)
+	text(t, ctx, "welcome")
+
+	app.Emu.ResetRequests()
+	click(t, ctx, "call-api")
+	if got := text(t, ctx, "api-result"); !strings.Contains(got, `"name": "Alice Example"`) {
+		t.Fatalf("API result:\n%s", got)
+	}
+	if n := tokenCalls(app); len(n) != 0 {
+		t.Fatalf("the first API call used the token endpoint: %v", n)
+	}
+	waitPastRefreshWindow(issued)
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	text(t, ctx, "api-result")
+	if n := tokenCalls(app); n["refresh_token"] != 1 {
+		t.Fatalf("past the refresh window: token calls %v, want one refresh", n)
+	}
+
+	click(t, ctx, "edit-profile")
+	click(t, ctx, "user-"+alice.ObjectID) // no SSO session in the emulator
+	setValue(t, ctx, "name", "Alice Edited")
+	click(t, ctx, "continue")
+	if got := text(t, ctx, "welcome"); got != "Welcome, Alice Edited" {
+		t.Fatalf("after edit profile: %q", got)
+	}
+	click(t, ctx, "call-api")
+	text(t, ctx, "api-result")
+
+	click(t, ctx, "logout")
+	click(t, ctx, "sign-out")
+	click(t, ctx, "sign-in-button")
+	click(t, ctx, "forgot-password")
+	click(t, ctx, "reset-"+alice.ObjectID)
+	// Documented: the reset flow signs the user in; its account serves the API.
+	if got := text(t, ctx, "welcome"); got != "Welcome, Alice Edited" {
+		t.Fatalf("after password reset: %q", got)
+	}
+	if claims := text(t, ctx, "claims"); !strings.Contains(claims, `"tfp": "B2C_1_passwordreset1"`) {
+		t.Fatalf("claims after reset:\n%s", claims)
+	}
+	click(t, ctx, "call-api")
+	text(t, ctx, "api-result")
+
+	click(t, ctx, "logout")
+	click(t, ctx, "sign-out")
+	click(t, ctx, "sign-in-button")
+	click(t, ctx, "cancel")
+	if got := text(t, ctx, "sign-in-button"); got != "Sign in" {
+		t.Fatalf("after cancel: %q", got)
+	}
+	if n := rows(t, app.Table); n["session"] != 0 || n["tokencache"] != 0 {
+		t.Fatalf("rows at the end: %v", n)
+	}
+}

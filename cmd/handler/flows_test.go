@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
+)
+
+// tokenCalls counts the emulator's token-endpoint calls by grant type.
+func tokenCalls(app *testApp) map[string]int {
+	n := map[string]int{}
+	for _, r := range app.Emu.Requests() {
+		if r.Endpoint == "token" {
+			n[r.GrantType]++
+		}
+	}
+	return n
+}
+
+func graphcall(t *testing.T, app *testApp, c *http.Client) response {
+	t.Helper()
+	return do(t, c, "GET", app.URL+"/graphcall", nil)
+}
+
+func TestGraphcallUsesCachedToken(t *testing.T) {
+	app := startApp(t, appOptions{})
+	c := newClient(t)
+	signIn(t, app, c, app.URL+"/login", alice)
+	app.Emu.ResetRequests()
+	for range 3 {
+		r := graphcall(t, app, c)
+		if r.Status != 200 || !strings.Contains(html.UnescapeString(r.Body), `"name": "Alice Example"`) {
+			t.Fatalf("/graphcall: %d\n%s", r.Status, r.Body)
+		}
+	}
+	if n := tokenCalls(app); len(n) != 0 {
+		t.Fatalf("token endpoint called %v; the cached access token should serve", n)
+	}
+}
+
+// MSAL treats an access token within 5 minutes of expiry as expired, and it
+// reads the real clock. With a 303 s lifetime the token is fresh for 3 s.
+const shortLifetime = 303 * time.Second
+
+func waitPastRefreshWindow(issued time.Time) {
+	time.Sleep(time.Until(issued.Add(shortLifetime - 5*time.Minute + 500*time.Millisecond)))
+}
+
+// The access token is refreshed once it is in MSAL's window, and the
+// rotated refresh token is stored: with reuse detection on, refreshing
+// with a stale one would fail.
+func TestGraphcallRefreshes(t *testing.T) {
+	app := startApp(t, appOptions{accessTokenLifetime: shortLifetime, reuseDetection: true})
+	c := newClient(t)
+	issued := time.Now()
+	signIn(t, app, c, app.URL+"/login", alice)
+	app.Emu.ResetRequests()
+	if r := graphcall(t, app, c); r.Status != 200 {
+		t.Fatalf("first /graphcall: %d", r.Status)
+	}
+	if n := tokenCalls(app); len(n) != 0 {
+		t.Fatalf("first call refreshed: %v", n)
+	}
+	for want := 1; want <= 2; want++ {
+		waitPastRefreshWindow(issued)
+		issued = time.Now()
+		if r := graphcall(t, app, c); r.Status != 200 {
+			t.Fatalf("/graphcall past window %d: %d\n%s", want, r.Status, r.Body)
+		}
+		if n := tokenCalls(app); n["refresh_token"] != want || len(n) != 1 {
+			t.Fatalf("token calls %v, want %d refreshes", n, want)
+		}
+	}
+}
+
+// Concurrent requests on one session that all need a refresh: no error page
+// and no lost update of the token cache.
+func TestConcurrentRefresh(t *testing.T) {
+	app := startApp(t, appOptions{accessTokenLifetime: shortLifetime})
+	c := newClient(t)
+	signedIn := time.Now()
+	signIn(t, app, c, app.URL+"/login", alice)
+	waitPastRefreshWindow(signedIn)
+	var wg sync.WaitGroup
+	statuses := make(chan int, 6)
+	for range 6 {
+		wg.Go(func() { statuses <- graphcall(t, app, c).Status })
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != 200 {
+			t.Errorf("concurrent /graphcall: %d", s)
+		}
+	}
+	// The stored cache still works: the latest rotated refresh token is in it.
+	time.Sleep(10 * time.Millisecond)
+	if r := graphcall(t, app, c); r.Status != 200 {
+		t.Fatalf("/graphcall after the race: %d", r.Status)
+	}
+	t.Logf("token calls: %v", tokenCalls(app))
+}
+
+// A session whose token cache is gone behaves as signed out for the API:
+// one trip through sign-in, back to /graphcall, no loop.
+func TestMissingTokenCache(t *testing.T) {
+	app := startApp(t, appOptions{})
+	c := newClient(t)
+	signIn(t, app, c, app.URL+"/login", alice)
+	deleteRows(t, app, "tokencache")
+	r := graphcall(t, app, c)
+	if r.Status != http.StatusFound || !strings.HasPrefix(r.Location, app.Emu.BrowserURL()) {
+		t.Fatalf("/graphcall without a cache: %d %q, want a redirect to sign-in", r.Status, r.Location)
+	}
+	back := signIn(t, app, c, app.URL+"/graphcall", alice)
+	if !strings.HasSuffix(back, "/graphcall") {
+		t.Fatalf("after sign-in went to %q", back)
+	}
+	if r := graphcall(t, app, c); r.Status != 200 {
+		t.Fatalf("/graphcall after signing in again: %d", r.Status)
+	}
+}
+
+func deleteRows(t *testing.T, app *testApp, rowKey string) {
+	t.Helper()
+	pager := app.Table.NewListEntitiesPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range page.Entities {
+			s := string(raw)
+			if !strings.Contains(s, `"RowKey":"`+rowKey+`"`) {
+				continue
+			}
+			pk := s[strings.Index(s, `"PartitionKey":"`)+16:]
+			pk = pk[:strings.Index(pk, `"`)]
+			if _, err := app.Table.DeleteEntity(context.Background(), pk, rowKey, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestAPIFailureKeepsSession(t *testing.T) {
+	app := startApp(t, appOptions{})
+	c := newClient(t)
+	signIn(t, app, c, app.URL+"/login", alice)
+	app.Emu.Close() // the API stand-in goes down with it
+	r := graphcall(t, app, c)
+	if r.Status != http.StatusBadGateway || !strings.Contains(r.Body, "API call failed") {
+		t.Fatalf("/graphcall with the API down: %d\n%s", r.Status, r.Body)
+	}
+	if h := do(t, c, "GET", app.URL+"/", nil); !strings.Contains(h.Body, "Welcome, Alice Example") {
+		t.Fatal("the session was lost")
+	}
+}
+
+func TestEditProfile(t *testing.T) {
+	app := startApp(t, appOptions{})
+	c := newClient(t)
+	signIn(t, app, c, app.URL+"/login", alice)
+	action, tx := startSignIn(t, c, app.URL+"/editProfile")
+	// No SSO in the emulator: the user proves who they are, then edits.
+	page := do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {alice.ObjectID}})
+	if page.Status != 200 || !strings.Contains(page.Body, `id="given-name"`) {
+		t.Fatalf("profile form: %d\n%s", page.Status, page.Body)
+	}
+	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Alice Renamed"}, "given-name": {"Alice"}, "family-name": {"Renamed"}})
+	if r := do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("profile callback: %d\n%s", r.Status, r.Body)
+	}
+	home := html.UnescapeString(do(t, c, "GET", app.URL+"/", nil).Body)
+	if !strings.Contains(home, "Welcome, Alice Renamed") || !strings.Contains(home, `"tfp": "B2C_1_profileediting1"`) {
+		t.Fatalf("home after the edit:\n%s", home)
+	}
+	if n := rows(t, app.Table); n["session"] != 1 {
+		t.Fatalf("rows: %v", n)
+	}
+	if r := graphcall(t, app, c); r.Status != 200 {
+		t.Fatalf("/graphcall after the edit: %d", r.Status)
+	}
+}
+
+func TestForgotPassword(t *testing.T) {
+	app := startApp(t, appOptions{})
+	c := newClient(t)
+	action, tx := startSignIn(t, c, app.URL+"/login?next=/private")
+	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"forgot"}})
+	// AADB2C90118 at the callback starts the reset user flow at once.
+	r := do(t, c, "GET", cb, nil)
+	if r.Status != http.StatusFound || !strings.Contains(strings.ToLower(r.Location), "/b2c_1_passwordreset1/oauth2/v2.0/authorize") {
+		t.Fatalf("forgot password: %d %q", r.Status, r.Location)
+	}
+	page := do(t, c, "GET", r.Location, nil)
+	action, tx = formAction.FindStringSubmatch(page.Body)[1], txField.FindStringSubmatch(page.Body)[1]
+	au, _ := url.Parse(r.Location)
+	a, _ := au.Parse(html.UnescapeString(action))
+	cb = emulatorAnswer(t, c, a.String(), tx, url.Values{"action": {"reset"}, "user": {alice.ObjectID}, "new-password": {"N3w-passw0rd"}})
+	r = do(t, c, "GET", cb, nil)
+	if r.Status != http.StatusSeeOther || !strings.HasSuffix(r.Location, "/private") {
+		t.Fatalf("reset callback: %d %q", r.Status, r.Location)
+	}
+	// Documented: the reset flow signs the user in, and its account serves
+	// the API.
+	home := html.UnescapeString(do(t, c, "GET", app.URL+"/", nil).Body)
+	if !strings.Contains(home, "Welcome, Alice Example") || !strings.Contains(home, `"tfp": "B2C_1_passwordreset1"`) {
+		t.Fatalf("home after reset:\n%s", home)
+	}
+	if r := graphcall(t, app, c); r.Status != 200 {
+		t.Fatalf("/graphcall after reset: %d", r.Status)
+	}
+}
+
+func TestForgotPasswordWithoutResetFlow(t *testing.T) {
+	app := startApp(t, appOptions{noResetPolicy: true})
+	c := newClient(t)
+	action, tx := startSignIn(t, c, app.URL+"/login")
+	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"forgot"}})
+	r := do(t, c, "GET", cb, nil)
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "AADB2C90118") {
+		t.Fatalf("forgot password with no reset flow: %d\n%s", r.Status, r.Body)
+	}
+}
+
+// B2C's newer sign-up/sign-in flow resets the password inside the flow and
+// never sends AADB2C90118.
+func TestEmbeddedPasswordReset(t *testing.T) {
+	app := startApp(t, appOptions{susiKind: emulator.SignUpSignInWithReset})
+	c := newClient(t)
+	action, tx := startSignIn(t, c, app.URL+"/login")
+	page := do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"forgot"}})
+	if page.Status != 200 || !strings.Contains(page.Body, `id="reset-`+alice.ObjectID+`"`) {
+		t.Fatalf("embedded reset page: %d\n%s", page.Status, page.Body)
+	}
+	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"reset"}, "user": {alice.ObjectID}})
+	if r := do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("callback: %d\n%s", r.Status, r.Body)
+	}
+	if r := graphcall(t, app, c); r.Status != 200 {
+		t.Fatalf("/graphcall: %d", r.Status)
+	}
+}
