@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,6 +43,8 @@ type appOptions struct {
 	susiKind            emulator.PolicyKind
 	noResetPolicy       bool
 	reuseDetection      bool
+	// tableCalls, when set, counts the handler's Table Storage requests.
+	tableCalls *callCounter
 }
 
 // testApp is the real program, started with run, against the emulator and
@@ -90,7 +94,7 @@ func startApp(t *testing.T, o appOptions) *testApp {
 		"PUBLIC_BASE_URL":                 base,
 		"API_ENDPOINT":                    emu.APIURL(),
 		"API_SCOPES":                      apiScope,
-		"SESSION_TABLE_CONNECTION_STRING": az.ConnectionString(),
+		"SESSION_TABLE_CONNECTION_STRING": tableConnection(t, az, o.tableCalls),
 		"SESSION_TABLE_NAME":              tableName,
 		"FUNCTIONS_CUSTOMHANDLER_PORT":    fmt.Sprint(port),
 		"LOG_LEVEL":                       "debug",
@@ -119,6 +123,49 @@ func startApp(t *testing.T, o appOptions) *testApp {
 	})
 	waitReady(t, base+"/healthz", done)
 	return &testApp{URL: base, Emu: emu, Table: table, Log: logs}
+}
+
+// tableConnection is Azurite's connection string, through a counting proxy
+// when counter is set: the calls are counted on the wire.
+func tableConnection(t *testing.T, az *testenv.Azurite, counter *callCounter) string {
+	cs := az.ConnectionString()
+	if counter == nil {
+		return cs
+	}
+	target, err := url.Parse(cs[strings.Index(cs, "TableEndpoint=")+len("TableEndpoint=") : len(cs)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		counter.add(r.Method)
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.Replace(cs, "http://"+target.Host, srv.URL, 1)
+}
+
+type callCounter struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *callCounter) add(method string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.calls == nil {
+		c.calls = map[string]int{}
+	}
+	c.calls[method]++
+}
+
+// take returns the calls counted since the last take.
+func (c *callCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	calls := c.calls
+	c.calls = nil
+	return calls
 }
 
 func waitReady(t *testing.T, u string, done <-chan error) {

@@ -221,19 +221,31 @@ func (s *Store) Update(ctx context.Context, sess *Session, data []byte) error {
 	return nil
 }
 
-// Delete removes a session and its token cache.
+// Delete removes a session and its token cache: one transaction when the
+// session has a cache, since both rows share a partition.
 func (s *Store) Delete(ctx context.Context, sess *Session) error {
-	rows := []string{rowSession}
 	if sess.cacheETag != "" {
-		rows = append(rows, rowTokenCache)
+		_, err := s.table.SubmitTransaction(ctx, []aztables.TransactionAction{
+			{ActionType: aztables.TransactionTypeDelete, Entity: keyEntity(sess.keys.partition, rowSession)},
+			{ActionType: aztables.TransactionTypeDelete, Entity: keyEntity(sess.keys.partition, rowTokenCache)},
+		}, nil)
+		if err == nil {
+			return nil
+		}
+		// A row already gone fails the whole transaction: delete one by one.
 	}
-	for _, rk := range rows {
+	for _, rk := range []string{rowSession, rowTokenCache} {
 		_, err := s.table.DeleteEntity(ctx, sess.keys.partition, rk, nil)
 		if err := classify("delete session", err); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}
 	return nil
+}
+
+func keyEntity(pk, rk string) []byte {
+	b, _ := json.Marshal(aztables.Entity{PartitionKey: pk, RowKey: rk})
+	return b
 }
 
 // TokenCache returns the session's serialized token cache as it was loaded;

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"net/url"
+	"testing"
+	"time"
+)
+
+// Table Storage round trips per route, counted on the wire, against a budget:
+// a signed-out visitor costs nothing, a signed-in page one read.
+func TestTableCallsPerRoute(t *testing.T) {
+	counter := &callCounter{}
+	app := startApp(t, appOptions{tableCalls: counter})
+	c := newClient(t)
+	time.Sleep(200 * time.Millisecond) // let start-up create its table
+	counter.take()
+
+	total := func(m map[string]int) int {
+		n := 0
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	steps := []struct {
+		name   string
+		run    func()
+		budget int
+	}{
+		{"GET / signed out", func() { do(t, c, "GET", app.URL+"/", nil) }, 0},
+		{"GET /anonymous signed out", func() { do(t, c, "GET", app.URL+"/anonymous", nil) }, 0},
+		{"sign-in (/login and /getAToken)", func() { signIn(t, app, c, app.URL+"/login", alice) }, 4},
+		{"GET / signed in", func() { do(t, c, "GET", app.URL+"/", nil) }, 1},
+		{"GET /graphcall, token from cache", func() { do(t, c, "GET", app.URL+"/graphcall", nil) }, 1},
+		{"POST /logout", func() { do(t, c, "POST", app.URL+"/logout", url.Values{}) }, 2},
+	}
+	for _, s := range steps {
+		s.run()
+		calls := counter.take()
+		t.Logf("%-34s %d Table Storage calls %v", s.name, total(calls), calls)
+		if total(calls) > s.budget {
+			t.Errorf("%s: %d Table Storage calls %v, budget %d", s.name, total(calls), calls, s.budget)
+		}
+	}
+}
