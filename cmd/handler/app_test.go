@@ -56,7 +56,7 @@ type testApp struct {
 	Log   *syncBuffer
 }
 
-func startApp(t *testing.T, o appOptions) *testApp {
+func startApp(t testing.TB, o appOptions) *testApp {
 	t.Helper()
 	az := o.azurite
 	if az == nil {
@@ -127,7 +127,7 @@ func startApp(t *testing.T, o appOptions) *testApp {
 
 // tableConnection is Azurite's connection string, through a counting proxy
 // when counter is set: the calls are counted on the wire.
-func tableConnection(t *testing.T, az *testenv.Azurite, counter *callCounter) string {
+func tableConnection(t testing.TB, az *testenv.Azurite, counter *callCounter) string {
 	cs := az.ConnectionString()
 	if counter == nil {
 		return cs
@@ -168,7 +168,7 @@ func (c *callCounter) take() map[string]int {
 	return calls
 }
 
-func waitReady(t *testing.T, u string, done <-chan error) {
+func waitReady(t testing.TB, u string, done <-chan error) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -205,7 +205,7 @@ func (s *syncBuffer) String() string {
 
 // newClient is a browser stand-in with its own cookie jar that does not
 // follow redirects, so tests see each hop.
-func newClient(t *testing.T) *http.Client {
+func newClient(t testing.TB) *http.Client {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -220,7 +220,7 @@ type response struct {
 	Body     string
 }
 
-func do(t *testing.T, c *http.Client, method, u string, form url.Values) response {
+func do(t testing.TB, c *http.Client, method, u string, form url.Values) response {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -255,7 +255,7 @@ var (
 
 // startSignIn follows /login (or another starting URL) to the emulator's
 // page and returns the page's form action and transaction ID.
-func startSignIn(t *testing.T, c *http.Client, start string) (action, tx string) {
+func startSignIn(t testing.TB, c *http.Client, start string) (action, tx string) {
 	t.Helper()
 	r := do(t, c, "GET", start, nil)
 	if r.Status != http.StatusFound {
@@ -282,7 +282,7 @@ func startSignIn(t *testing.T, c *http.Client, start string) (action, tx string)
 
 // emulatorAnswer posts a choice on the emulator's page and returns the
 // redirect to the app's callback.
-func emulatorAnswer(t *testing.T, c *http.Client, action, tx string, form url.Values) string {
+func emulatorAnswer(t testing.TB, c *http.Client, action, tx string, form url.Values) string {
 	t.Helper()
 	form.Set("tx", tx)
 	r := do(t, c, "POST", action, form)
@@ -294,7 +294,7 @@ func emulatorAnswer(t *testing.T, c *http.Client, action, tx string, form url.Va
 
 // signIn runs the whole sign-in as user and returns where the app sent the
 // browser after the callback.
-func signIn(t *testing.T, app *testApp, c *http.Client, start string, user emulator.User) string {
+func signIn(t testing.TB, app *testApp, c *http.Client, start string, user emulator.User) string {
 	t.Helper()
 	action, tx := startSignIn(t, c, start)
 	callback := emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {user.ObjectID}})
@@ -306,7 +306,7 @@ func signIn(t *testing.T, app *testApp, c *http.Client, start string, user emula
 }
 
 // rows counts the table's rows by row key.
-func rows(t *testing.T, table *aztables.Client) map[string]int {
+func rows(t testing.TB, table *aztables.Client) map[string]int {
 	t.Helper()
 	counts := map[string]int{}
 	sel := "RowKey"

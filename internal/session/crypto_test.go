@@ -1,0 +1,56 @@
+package session
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestSealOpen(t *testing.T) {
+	a, b := newSecret(), newSecret()
+	ka := a.derive(rowSession)
+	sealed := ka.seal(rowSession, []byte("claims"))
+	tests := []struct {
+		name   string
+		keys   rowKeys
+		rowKey string
+		data   []byte
+		ok     bool
+	}{
+		{"same keys and row", ka, rowSession, sealed, true},
+		{"other row kind", ka, rowTokenCache, sealed, false},
+		{"other secret", b.derive(rowSession), rowSession, sealed, false},
+		{"same secret, other purpose", a.derive(rowPending), rowSession, sealed, false},
+		{"flipped bit", ka, rowSession, append(append([]byte{}, sealed[:len(sealed)-1]...), sealed[len(sealed)-1]^1), false},
+		{"truncated", ka, rowSession, sealed[:5], false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.keys.open(tt.rowKey, tt.data)
+			if tt.ok != (err == nil) {
+				t.Fatalf("open: err = %v, want ok %v", err, tt.ok)
+			}
+			if tt.ok && !bytes.Equal(got, []byte("claims")) {
+				t.Fatalf("open = %q", got)
+			}
+		})
+	}
+	if a.derive(rowSession).partition == a.derive(rowPending).partition {
+		t.Fatal("one secret gives the same partition for two purposes")
+	}
+	if s, err := parseSecret(a.String()); err != nil || s != a {
+		t.Fatalf("parseSecret(String()) = %v, %v", s, err)
+	}
+}
+
+// BenchmarkOpenSession is the crypto cost of reading a session: deriving
+// its keys from the cookie and opening a 2 KB claim set.
+func BenchmarkOpenSession(b *testing.B) {
+	s := newSecret()
+	sealed := s.derive(rowSession).seal(rowSession, bytes.Repeat([]byte("x"), 2048))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.derive(rowSession).open(rowSession, sealed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
