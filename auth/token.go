@@ -46,7 +46,7 @@ func (s *Service) AccessToken(ctx context.Context, scopes []string) (string, err
 	switch {
 	case err == nil:
 		return tok, nil
-	case errors.Is(err, session.ErrUnavailable), errors.Is(err, session.ErrStale):
+	case errors.Is(err, session.ErrUnavailable), errors.Is(err, session.ErrStale), errors.Is(err, session.ErrTooLarge):
 		return "", wrapInfra(err)
 	case isUnreachable(err):
 		return "", wrapInfra(fmt.Errorf("%w: %w", b2c.ErrUnreachable, err))
