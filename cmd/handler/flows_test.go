@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
 )
@@ -130,20 +133,19 @@ func TestMissingTokenCache(t *testing.T) {
 
 func deleteRows(t *testing.T, app *testApp, rowKey string) {
 	t.Helper()
-	pager := app.Table.NewListEntitiesPager(nil)
+	filter := "RowKey eq '" + rowKey + "'"
+	pager := app.Table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	for pager.More() {
 		page, err := pager.NextPage(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, raw := range page.Entities {
-			s := string(raw)
-			if !strings.Contains(s, `"RowKey":"`+rowKey+`"`) {
-				continue
+			var e aztables.Entity
+			if err := json.Unmarshal(raw, &e); err != nil {
+				t.Fatal(err)
 			}
-			pk := s[strings.Index(s, `"PartitionKey":"`)+16:]
-			pk = pk[:strings.Index(pk, `"`)]
-			if _, err := app.Table.DeleteEntity(context.Background(), pk, rowKey, nil); err != nil {
+			if _, err := app.Table.DeleteEntity(context.Background(), e.PartitionKey, rowKey, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

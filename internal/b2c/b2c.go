@@ -160,6 +160,16 @@ func (c *Client) MSAL(policyName string, tc cache.ExportReplace) (confidential.C
 
 // Metadata returns a user flow's discovery document.
 func (c *Client) Metadata(ctx context.Context, policyName string) (*Metadata, error) {
+	p, err := c.discovered(ctx, policyName)
+	if err != nil {
+		return nil, err
+	}
+	return p.meta, nil
+}
+
+// discovered returns the user flow with its metadata and verifier, which
+// are set once and never change.
+func (c *Client) discovered(ctx context.Context, policyName string) (*policy, error) {
 	p, err := c.policy(policyName)
 	if err != nil {
 		return nil, err
@@ -169,7 +179,7 @@ func (c *Client) Metadata(ctx context.Context, policyName string) (*Metadata, er
 	if err := c.discover(ctx, p); err != nil {
 		return nil, err
 	}
-	return p.meta, nil
+	return p, nil
 }
 
 // discover fills in the policy's metadata and verifier once. The key set
@@ -211,19 +221,6 @@ func (c *Client) discover(ctx context.Context, p *policy) error {
 	})
 	p.meta = &m
 	return nil
-}
-
-func (c *Client) verifier(ctx context.Context, policyName string) (*oidc.IDTokenVerifier, error) {
-	p, err := c.policy(policyName)
-	if err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := c.discover(ctx, p); err != nil {
-		return nil, err
-	}
-	return p.verifier, nil
 }
 
 // EndSessionURL is where the browser goes to sign out at B2C, taken from

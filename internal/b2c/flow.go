@@ -126,11 +126,11 @@ func (c *Client) Verify(ctx context.Context, policyName, rawIDToken, nonce strin
 	if rawIDToken == "" {
 		return Claims{}, fmt.Errorf("%w: no ID token in the response", ErrRejected)
 	}
-	v, err := c.verifier(ctx, policyName)
+	p, err := c.discovered(ctx, policyName)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
-	tok, err := v.Verify(ctx, rawIDToken)
+	tok, err := p.verifier.Verify(ctx, rawIDToken)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: the ID token is not valid: %w", ErrRejected, err)
 	}

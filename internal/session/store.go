@@ -145,32 +145,27 @@ func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 	}
 	sess := &Session{ID: id, keys: secret.derive(rowSession)}
 	filter := fmt.Sprintf("PartitionKey eq '%s'", sess.keys.partition) // base64url: nothing to escape
-	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	found := false
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, classify("load session", err)
-		}
-		for _, raw := range page.Entities {
-			var e aztables.EDMEntity
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return nil, fmt.Errorf("session: decoding row: %w", err)
+	err = s.list(ctx, "load session", &aztables.ListEntitiesOptions{Filter: &filter}, func(e aztables.EDMEntity) error {
+		switch e.RowKey {
+		case rowSession:
+			found = true
+			sess.etag = azcore.ETag(e.ETag)
+			sess.Created = timeProp(e, "Created")
+			sess.LastSeen = timeProp(e, "LastSeen")
+			data, err := sess.keys.open(rowSession, binaryProp(e, "Data"))
+			if err != nil {
+				return ErrNotFound
 			}
-			switch e.RowKey {
-			case rowSession:
-				found = true
-				sess.etag = azcore.ETag(e.ETag)
-				sess.Created = timeProp(e, "Created")
-				sess.LastSeen = timeProp(e, "LastSeen")
-				if sess.Data, err = sess.keys.open(rowSession, binaryProp(e, "Data")); err != nil {
-					return nil, ErrNotFound
-				}
-			case rowTokenCache:
-				sess.cacheETag = azcore.ETag(e.ETag)
-				sess.cache = joinChunks(e)
-			}
+			sess.Data = data
+		case rowTokenCache:
+			sess.cacheETag = azcore.ETag(e.ETag)
+			sess.cache = joinChunks(e)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	if !found {
@@ -385,6 +380,27 @@ func (s *Store) TakePending(ctx context.Context, state string) (data []byte, bin
 		return nil, nil, ErrNotFound
 	}
 	return data, binaryProp(e, "Binding"), nil
+}
+
+// list calls fn for each entity that opts select, page by page.
+func (s *Store) list(ctx context.Context, op string, opts *aztables.ListEntitiesOptions, fn func(aztables.EDMEntity) error) error {
+	pager := s.table.NewListEntitiesPager(opts)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return classify(op, err)
+		}
+		for _, raw := range page.Entities {
+			var e aztables.EDMEntity
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return fmt.Errorf("session: %s: decoding row: %w", op, err)
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func marshalEntity(pk, rk string, props map[string]any) ([]byte, error) {
