@@ -10,14 +10,16 @@ import (
 	"github.com/b2c-functions-go/b2c-functions-go/internal/tokencache"
 )
 
-// EditProfile starts the profile-editing user flow for the signed-in user.
-// Unlike the Flask sample's link, the flow is stored like any sign-in, so
-// its response is checked and used.
+// EditProfile starts the profile-editing user flow for the signed-in user;
+// put it behind RequireSignIn. Unlike the Flask sample's link, the flow is
+// stored like any sign-in, so its response is checked and used.
 func (s *Service) EditProfile(w http.ResponseWriter, r *http.Request) error {
 	user, ok := UserFrom(r.Context())
-	if !ok || s.cfg.ProfileEditPolicy == "" {
-		http.Redirect(w, r, "/", http.StatusFound)
-		return nil
+	if !ok {
+		return &Error{Status: http.StatusUnauthorized, Title: "Sign-in required", Detail: "Please sign in first.", SignInAgain: true}
+	}
+	if s.cfg.ProfileEditPolicy == "" {
+		return &Error{Status: http.StatusNotFound, Title: "Profile editing is off", Detail: "No profile-editing user flow is configured."}
 	}
 	flow := b2c.NewFlow(s.cfg.ProfileEditPolicy, "/", purposeProfile)
 	flow.Session = sessionHash(user.sess.ID)

@@ -31,7 +31,7 @@ func (s *server) routes() []route {
 		{Route{"getAToken", "GET", config.RedirectPath}, s.handle(s.auth.Callback)},
 		{Route{"logout", "GET", "/logout"}, s.handle(s.logoutPage)},
 		{Route{"logout", "POST", "/logout"}, s.handle(s.auth.SignOut)},
-		{Route{"editProfile", "GET", "/editProfile"}, s.handle(s.auth.EditProfile)},
+		{Route{"editProfile", "GET", "/editProfile"}, s.auth.RequireSignIn(s.handle(s.auth.EditProfile))},
 		{Route{"private", "GET", "/private"}, s.auth.RequireSignIn(s.handle(s.private))},
 		{Route{"graphcall", "GET", "/graphcall"}, s.auth.RequireSignIn(s.handle(s.graphcall))},
 		// The timer trigger: the host POSTs its invocation to /{function}.

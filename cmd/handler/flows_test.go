@@ -251,3 +251,12 @@ func TestEmbeddedPasswordReset(t *testing.T) {
 		t.Fatalf("/graphcall: %d", r.Status)
 	}
 }
+
+func TestEditProfileSignedOut(t *testing.T) {
+	app := startApp(t, appOptions{})
+	c := newClient(t)
+	r := do(t, c, "GET", app.URL+"/editProfile", nil)
+	if r.Status != http.StatusFound || r.Location != app.URL+"/login?next=%2FeditProfile" {
+		t.Fatalf("signed-out /editProfile: %d %q", r.Status, r.Location)
+	}
+}
