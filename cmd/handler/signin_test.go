@@ -274,3 +274,26 @@ func TestTwoTabsSignInAtOnce(t *testing.T) {
 		t.Fatalf("rows: %v", n)
 	}
 }
+
+// B2C rotates its signing keys: a token signed with a key the app has not
+// seen makes the key set refetch, once, and the sign-in succeeds.
+func TestKeyRotation(t *testing.T) {
+	app := startApp(t, appOptions{})
+	signIn(t, app, newClient(t), app.URL+"/login", alice)
+	app.Emu.RotateKey()
+	app.Emu.ResetRequests()
+	c := newClient(t)
+	signIn(t, app, c, app.URL+"/login", bob)
+	if h := do(t, c, "GET", app.URL+"/", nil); !strings.Contains(h.Body, "Welcome, Bob Example") {
+		t.Fatal("sign-in after key rotation failed")
+	}
+	keys := 0
+	for _, r := range app.Emu.Requests() {
+		if r.Endpoint == "keys" {
+			keys++
+		}
+	}
+	if keys != 1 {
+		t.Fatalf("key set fetched %d times after rotation, want 1", keys)
+	}
+}
