@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 )
 
@@ -25,9 +26,12 @@ type invocationResult struct {
 }
 
 // sweep deletes expired sessions, token caches and pending sign-ins. Only
-// the host reaches it: no HTTP trigger forwards /sweep, and the handler
-// listens on loopback.
+// the host's timer invocation may: the index function's catch-all route
+// forwards a visitor's POST /sweep here too, and gets the 404 page.
 func (s *server) sweep(w http.ResponseWriter, r *http.Request) error {
+	if !fromHost(r) {
+		return notFound(w, r)
+	}
 	var inv timerInvocation
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
@@ -55,4 +59,12 @@ func (s *server) sweep(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(res)
+}
+
+// fromHost tells the host's own invocation, addressed to the handler's
+// loopback socket, from a forwarded request, which keeps the Host header
+// the visitor sent: the app's public name.
+func fromHost(r *http.Request) bool {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	return ok && r.Host == local.String()
 }
