@@ -14,6 +14,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -77,6 +79,30 @@ func (s *Store) EnsureTable(ctx context.Context) error {
 	return classify("create table", err)
 }
 
+// retryWithTable runs write again after creating the table when the table
+// is missing: on a first start, before the background creation is done, or
+// after someone deleted it. Only the writes that start a sign-in need it.
+func (s *Store) retryWithTable(ctx context.Context, write func() error) error {
+	err := write()
+	if tableNotFound(err) {
+		if err = s.EnsureTable(ctx); err == nil {
+			err = write()
+		}
+	}
+	return err
+}
+
+func tableNotFound(err error) bool {
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		return false
+	}
+	// A failed transaction answers 202 with the real status and code only
+	// in the multipart body.
+	return re.ErrorCode == string(aztables.TableNotFound) ||
+		re.StatusCode == http.StatusAccepted && strings.Contains(re.Error(), `"code":"TableNotFound"`)
+}
+
 // A Session is a loaded session.
 type Session struct {
 	// ID is the cookie value. It is a credential: never log it.
@@ -116,7 +142,11 @@ func (s *Store) Create(ctx context.Context, data, tokenCache []byte) (*Session, 
 		}
 		actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: cacheRow})
 	}
-	if _, err := s.table.SubmitTransaction(ctx, actions, nil); err != nil {
+	err = s.retryWithTable(ctx, func() error {
+		_, err := s.table.SubmitTransaction(ctx, actions, nil)
+		return err
+	})
+	if err != nil {
 		return nil, classify("create session", err)
 	}
 	return sess, nil
@@ -341,7 +371,11 @@ func (s *Store) PutPending(ctx context.Context, data []byte, binding string) (st
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.table.AddEntity(ctx, row, nil); err != nil {
+	err = s.retryWithTable(ctx, func() error {
+		_, err := s.table.AddEntity(ctx, row, nil)
+		return err
+	})
+	if err != nil {
 		return "", classify("put pending sign-in", err)
 	}
 	return st.String(), nil

@@ -360,3 +360,22 @@ func TestUnavailable(t *testing.T) {
 		t.Fatalf("Load after restart: %v", err)
 	}
 }
+
+// The first sign-in on a fresh deployment creates the missing table.
+func TestWritesCreateMissingTable(t *testing.T) {
+	az := testenv.SharedAzurite(t)
+	_, table := az.NewTable(t)
+	if _, err := table.Delete(ctx(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	store := session.NewStore(table, session.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour})
+	if _, err := store.PutPending(ctx(t), []byte("p"), "b"); err != nil {
+		t.Fatalf("PutPending without a table: %v", err)
+	}
+	if _, err := table.Delete(ctx(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Create(ctx(t), []byte("x"), []byte("cache")); err != nil {
+		t.Fatalf("Create without a table: %v", err)
+	}
+}
