@@ -49,32 +49,17 @@ type Service struct {
 	store   *session.Store
 	cfg     *config.Config
 	log     *slog.Logger
-	now     func() time.Time
 	onError func(http.ResponseWriter, *http.Request, error)
 }
 
-// Options are the dependencies of a Service.
-type Options struct {
-	B2C    *b2c.Client
-	Store  *session.Store
-	Config *config.Config
-	Logger *slog.Logger
-	Now    func() time.Time
-}
-
-// New returns a Service.
-func New(opts Options) *Service {
-	s := &Service{b2c: opts.B2C, store: opts.Store, cfg: opts.Config, log: opts.Logger, now: opts.Now}
-	if s.log == nil {
-		s.log = slog.Default()
+func newService(b *b2c.Client, store *session.Store, cfg *config.Config, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.Default()
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	s.onError = func(w http.ResponseWriter, r *http.Request, err error) {
-		http.Error(w, http.StatusText(StatusOf(err)), StatusOf(err))
-	}
-	return s
+	return &Service{b2c: b, store: store, cfg: cfg, log: logger,
+		onError: func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, http.StatusText(StatusOf(err)), StatusOf(err))
+		}}
 }
 
 // WithErrorHandler returns a copy of s whose middleware renders errors with

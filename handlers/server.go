@@ -5,7 +5,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
@@ -27,30 +26,26 @@ var templateFS embed.FS
 // Deps are what the server needs.
 type Deps struct {
 	Auth   *auth.Service
-	Config *config.Config
 	Logger *slog.Logger
 	// APIClient calls the protected API; it needs a timeout.
 	APIClient *http.Client
-	// Sweep deletes expired rows and says how many.
-	Sweep func(context.Context) (int, error)
 }
 
 // server holds the dependencies the handlers share.
 type server struct {
-	auth    *auth.Service
-	cfg     *config.Config
-	log     *slog.Logger
-	api     *http.Client
-	sweeper func(context.Context) (int, error)
-	pages   map[string]*template.Template
-	css     template.CSS
-	csp     string
-	msal    string
+	auth  *auth.Service
+	cfg   *config.Config
+	log   *slog.Logger
+	api   *http.Client
+	pages map[string]*template.Template
+	css   template.CSS
+	csp   string
+	msal  string
 }
 
 // NewServer returns the app's HTTP handler.
 func NewServer(d Deps) (http.Handler, error) {
-	s := &server{cfg: d.Config, log: d.Logger, api: d.APIClient, sweeper: d.Sweep, msal: msalVersion()}
+	s := &server{cfg: d.Auth.Config(), log: d.Logger, api: d.APIClient, msal: msalVersion()}
 	s.auth = d.Auth.WithErrorHandler(s.renderError)
 	if err := s.parseTemplates(); err != nil {
 		return nil, err

@@ -44,7 +44,7 @@ func (s *server) sweep(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	res := invocationResult{Outputs: map[string]any{}}
-	n, err := s.sweeper(r.Context())
+	n, err := s.auth.Sweep(r.Context())
 	status := http.StatusOK
 	if err != nil {
 		// Still the host's shape: a failed sweep is retried by the next tick.
