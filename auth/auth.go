@@ -111,6 +111,9 @@ func wrapInfra(err error) error {
 	case errors.Is(err, session.ErrUnavailable):
 		return &Error{Status: http.StatusServiceUnavailable, Title: "Service unavailable",
 			Detail: "Sessions cannot be reached right now. Your session is kept; please try again in a moment.", Err: err}
+	case errors.Is(err, session.ErrStale):
+		return &Error{Status: http.StatusServiceUnavailable, Title: "Busy",
+			Detail: "Another request changed your session at the same moment. Please try again.", Err: err}
 	case errors.Is(err, session.ErrTooLarge):
 		return &Error{Status: http.StatusInternalServerError, Title: "Token cache too large",
 			Detail: "Your tokens are larger than one session can store, so they were not saved. Please sign in again; if this repeats, the app asks for too many scopes.", SignInAgain: true, Err: err}

@@ -40,15 +40,14 @@ func (s *Service) completeProfileEdit(w http.ResponseWriter, r *http.Request, fl
 	if !ok || sessionHash(user.sess.ID) != flow.Session {
 		return &Error{Status: http.StatusBadRequest, Title: "Profile edit failed", Detail: "The session that started this profile edit has ended.", SignInAgain: true}
 	}
-	tc, err := tokencache.New(s.store, user.sess)
-	if err != nil {
-		return wrapInfra(err)
-	}
-	res, err := s.b2c.Redeem(r.Context(), flow, code, s.cfg.RedirectURI(), s.tokenScopes(), tc)
+	// The tokens go to a throwaway cache: the session keeps its API
+	// account, and nothing is stored before the ID token is verified and
+	// shown to be this user's.
+	res, err := s.b2c.Redeem(r.Context(), flow, code, s.cfg.RedirectURI(), s.tokenScopes(), tokencache.ForNewSession())
 	if err != nil {
 		return redeemError(err)
 	}
-	if res.Claims.ObjectID != user.Claims.ObjectID {
+	if res.Claims.Subject == "" || res.Claims.Subject != user.Claims.Subject || res.Claims.ObjectID != user.Claims.ObjectID {
 		return &Error{Status: http.StatusBadRequest, Title: "Profile edit failed", Detail: "The profile edit came back for another user.", SignInAgain: true}
 	}
 	user.data.Claims = res.Claims.Raw

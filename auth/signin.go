@@ -131,7 +131,7 @@ func redeemError(err error) error {
 func rejectionReason(err error) string {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, b2c.ErrRejected.Error()+": ")
-	if i := strings.Index(msg, ": "); i > 0 && strings.HasPrefix(msg, "the code was not accepted") {
+	if strings.HasPrefix(msg, "the code was not accepted") {
 		return "the authorization code was not accepted."
 	}
 	return msg

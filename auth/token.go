@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
@@ -48,18 +49,25 @@ func (s *Service) AccessToken(ctx context.Context, scopes []string) (string, err
 		return tok, nil
 	case errors.Is(err, session.ErrUnavailable), errors.Is(err, session.ErrStale), errors.Is(err, session.ErrTooLarge):
 		return "", wrapInfra(err)
-	case isUnreachable(err):
+	case b2c.Unreachable(err):
 		return "", wrapInfra(fmt.Errorf("%w: %w", b2c.ErrUnreachable, err))
+	}
+	// A session this young with its cache in place has just been through
+	// sign-in: sending it there again would loop.
+	if s.store.TokenCache(user.sess) != nil && time.Since(user.sess.Created) < freshSession {
+		return "", &Error{Status: http.StatusBadGateway, Title: "No access token",
+			Detail: "Azure AD B2C gave no usable access token even right after sign-in. Check API_SCOPES against the app registration's API permissions.", Err: err}
 	}
 	s.log.InfoContext(ctx, "no token without sign-in", "err", err)
 	return "", ErrSignInRequired
 }
 
+// freshSession is how young a session is when a failed token request means
+// a configuration problem rather than a stale sign-in.
+const freshSession = time.Minute
+
 func (s *Service) acquireSilent(ctx context.Context, user *User, scopes []string) (string, error) {
-	tc, err := tokencache.New(s.store, user.sess)
-	if err != nil {
-		return "", err
-	}
+	tc := tokencache.New(s.store, user.sess)
 	cl, err := s.b2c.MSAL(user.data.APIPolicy, tc)
 	if err != nil {
 		return "", err
@@ -84,13 +92,4 @@ func isInvalidGrant(err error) bool {
 	var callErr msalerrors.CallErr
 	return errors.As(err, &callErr) && callErr.Resp != nil && callErr.Resp.StatusCode == http.StatusBadRequest &&
 		strings.Contains(callErr.Error(), "invalid_grant")
-}
-
-// isUnreachable tells a failure to reach B2C from B2C refusing the request.
-func isUnreachable(err error) bool {
-	var callErr msalerrors.CallErr
-	if errors.As(err, &callErr) {
-		return callErr.Resp == nil || callErr.Resp.StatusCode >= 500
-	}
-	return errors.Is(err, context.DeadlineExceeded)
 }

@@ -19,25 +19,28 @@ type Route struct {
 type route struct {
 	Route
 	h http.Handler
+	// sessionless routes never read the session: a health check and the
+	// host's timer must answer even when Table Storage does not.
+	sessionless bool
 }
 
 // routes lists every route of the app, in one place.
 func (s *server) routes() []route {
 	return []route{
-		{Route{"index", "GET", "/{$}"}, s.handle(s.index)},
-		{Route{"anonymous", "GET", "/anonymous"}, s.handle(s.anonymous)},
-		{Route{"healthz", "GET", "/healthz"}, http.HandlerFunc(healthz)},
-		{Route{"login", "GET", "/login"}, s.handle(s.login)},
-		{Route{"getAToken", "GET", config.RedirectPath}, s.handle(s.auth.Callback)},
-		{Route{"logout", "GET", "/logout"}, s.handle(s.logoutPage)},
-		{Route{"logout", "POST", "/logout"}, s.handle(s.auth.SignOut)},
-		{Route{"editProfile", "GET", "/editProfile"}, s.auth.RequireSignIn(s.handle(s.auth.EditProfile))},
-		{Route{"private", "GET", "/private"}, s.auth.RequireSignIn(s.handle(s.private))},
-		{Route{"graphcall", "GET", "/graphcall"}, s.auth.RequireSignIn(s.handle(s.graphcall))},
+		{Route: Route{"index", "GET", "/{$}"}, h: s.handle(s.index)},
+		{Route: Route{"anonymous", "GET", "/anonymous"}, h: s.handle(s.anonymous)},
+		{Route: Route{"healthz", "GET", "/healthz"}, h: http.HandlerFunc(healthz), sessionless: true},
+		{Route: Route{"login", "GET", "/login"}, h: s.handle(s.login)},
+		{Route: Route{"getAToken", "GET", config.RedirectPath}, h: s.handle(s.auth.Callback)},
+		{Route: Route{"logout", "GET", "/logout"}, h: s.handle(s.logoutPage)},
+		{Route: Route{"logout", "POST", "/logout"}, h: s.handle(s.auth.SignOut)},
+		{Route: Route{"editProfile", "GET", "/editProfile"}, h: s.auth.RequireSignIn(s.handle(s.auth.EditProfile))},
+		{Route: Route{"private", "GET", "/private"}, h: s.auth.RequireSignIn(s.handle(s.private))},
+		{Route: Route{"graphcall", "GET", "/graphcall"}, h: s.auth.RequireSignIn(s.handle(s.graphcall))},
 		// The timer trigger: the host POSTs its invocation to /{function}.
-		{Route{"sweep", "POST", "/sweep"}, s.handle(s.sweep)},
+		{Route: Route{"sweep", "POST", "/sweep"}, h: s.handle(s.sweep), sessionless: true},
 		// Every other path the index function's catch-all forwards.
-		{Route{"index", "", "/"}, s.handle(notFound)},
+		{Route: Route{"index", "", "/"}, h: s.handle(notFound)},
 	}
 }
 
@@ -51,12 +54,21 @@ func Routes() []Route {
 	return rs
 }
 
-func (s *server) register(mux *http.ServeMux) {
+// handler registers the routes: the sessionless ones in front of the
+// middleware that loads sessions, the others behind it.
+func (s *server) handler() http.Handler {
+	withSession, outer := http.NewServeMux(), http.NewServeMux()
 	for _, r := range s.routes() {
 		pattern := r.Pattern
 		if r.Method != "" {
 			pattern = r.Method + " " + pattern
 		}
-		mux.Handle(pattern, r.h)
+		if r.sessionless {
+			outer.Handle(pattern, r.h)
+		} else {
+			withSession.Handle(pattern, r.h)
+		}
 	}
+	outer.Handle("/", s.auth.Sessions(withSession))
+	return outer
 }

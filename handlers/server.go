@@ -50,10 +50,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	s.register(mux)
-	var h http.Handler = mux
-	h = s.auth.Sessions(h)
+	h := s.handler()
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = s.securityHeaders(h)
 	h = s.logRequests(h)

@@ -47,7 +47,8 @@ func (s *server) sweep(w http.ResponseWriter, r *http.Request) error {
 	n, err := s.auth.Sweep(r.Context())
 	status := http.StatusOK
 	if err != nil {
-		// Still the host's shape: a failed sweep is retried by the next tick.
+		// The host drops the body of a non-2xx answer, so the stdout line
+		// is what reaches Application Insights; the next tick retries.
 		s.log.ErrorContext(r.Context(), "sweep failed", "removed", n, "err", err)
 		res.Logs = append(res.Logs, fmt.Sprintf("sweep failed after removing %d rows: %v", n, err))
 		status = http.StatusInternalServerError

@@ -37,11 +37,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		return fmt.Errorf("config: %s: %w", config.LogLevel, err)
-	}
-	logger := logging.New(stdout, level)
+	logger := logging.New(stdout, cfg.LogLevel)
 
 	svc, err := auth.FromConfig(cfg, logger)
 	if err != nil {

@@ -61,7 +61,8 @@ type Client struct {
 	policies map[string]*policy
 }
 
-// policy is one user flow with its metadata and long-lived key set.
+// policy is one user flow with its metadata and long-lived key set, both
+// set once under mu.
 type policy struct {
 	name string
 
@@ -167,60 +168,67 @@ func (c *Client) Metadata(ctx context.Context, policyName string) (*Metadata, er
 	return p.meta, nil
 }
 
-// discovered returns the user flow with its metadata and verifier, which
-// are set once and never change.
+// discovered returns the user flow with its metadata and verifier. The
+// fetch happens outside the lock, so a slow B2C does not queue requests
+// behind each other; the first result to arrive is kept for good.
 func (c *Client) discovered(ctx context.Context, policyName string) (*policy, error) {
 	p, err := c.policy(policyName)
 	if err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := c.discover(ctx, p); err != nil {
+	done := p.meta != nil
+	p.mu.Unlock()
+	if done {
+		return p, nil
+	}
+	m, err := c.fetchMetadata(ctx, p.name)
+	if err != nil {
 		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.meta == nil {
+		// The key set lives as long as the process: it refetches keys when
+		// a token names an unknown key ID, which is how B2C key rotation
+		// reaches us.
+		keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), c.http), m.JWKSURI)
+		p.verifier = oidc.NewVerifier(m.Issuer, keys, &oidc.Config{
+			ClientID:             c.clientID,
+			SupportedSigningAlgs: []string{oidc.RS256},
+			Now:                  c.now,
+		})
+		p.meta = m
 	}
 	return p, nil
 }
 
-// discover fills in the policy's metadata and verifier once. The key set
-// lives as long as the process: it refetches keys when a token names an
-// unknown key ID, which is how B2C key rotation reaches us.
-func (c *Client) discover(ctx context.Context, p *policy) error {
-	if p.meta != nil {
-		return nil
-	}
-	u := c.tenant.Authority(p.name) + "/v2.0/.well-known/openid-configuration"
+func (c *Client) fetchMetadata(ctx context.Context, policyName string) (*Metadata, error) {
+	u := c.tenant.Authority(policyName) + "/v2.0/.well-known/openid-configuration"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return fmt.Errorf("b2c: %w", err)
+		return nil, fmt.Errorf("b2c: %w", err)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("b2c: discovery for %q: %w", p.name, err)
+		return nil, fmt.Errorf("b2c: discovery for %q: %w", policyName, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("b2c: discovery for %q: %w", p.name, err)
+		return nil, fmt.Errorf("b2c: discovery for %q: %w", policyName, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("b2c: discovery for %q: status %d", p.name, resp.StatusCode)
+		return nil, fmt.Errorf("b2c: discovery for %q: status %d", policyName, resp.StatusCode)
 	}
 	var m Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
-		return fmt.Errorf("b2c: discovery for %q: %w", p.name, err)
+		return nil, fmt.Errorf("b2c: discovery for %q: %w", policyName, err)
 	}
 	if m.Issuer == "" || m.JWKSURI == "" || m.AuthorizationEndpoint == "" {
-		return fmt.Errorf("b2c: discovery for %q lacks issuer, jwks_uri or authorization_endpoint", p.name)
+		return nil, fmt.Errorf("b2c: discovery for %q lacks issuer, jwks_uri or authorization_endpoint", policyName)
 	}
-	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), c.http), m.JWKSURI)
-	p.verifier = oidc.NewVerifier(m.Issuer, keys, &oidc.Config{
-		ClientID:             c.clientID,
-		SupportedSigningAlgs: []string{oidc.RS256},
-		Now:                  c.now,
-	})
-	p.meta = &m
-	return nil
+	return &m, nil
 }
 
 // EndSessionURL is where the browser goes to sign out at B2C, taken from

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -105,12 +106,17 @@ func (c *Client) Redeem(ctx context.Context, f Flow, code, redirectURI string, r
 		return nil, err
 	}
 	res, err := cl.AcquireTokenByAuthCode(ctx, code, redirectURI, resourceScopes, confidential.WithChallenge(f.Verifier))
-	if err != nil {
-		var callErr msalerrors.CallErr
-		if errors.As(err, &callErr) && callErr.Resp != nil && callErr.Resp.StatusCode >= 400 && callErr.Resp.StatusCode < 500 {
-			return nil, fmt.Errorf("%w: the code was not accepted: %w", ErrRejected, err)
-		}
+	var callErr msalerrors.CallErr
+	switch {
+	case err == nil:
+	case errors.As(err, &callErr) && callErr.Resp != nil && callErr.Resp.StatusCode >= 400 && callErr.Resp.StatusCode < 500:
+		return nil, fmt.Errorf("%w: the code was not accepted: %w", ErrRejected, err)
+	case Unreachable(err):
 		return nil, fmt.Errorf("b2c: redeeming code: %w: %w", ErrUnreachable, err)
+	default:
+		// A response MSAL refused (no access token, declined scopes): the
+		// app's configuration, not the visitor, is at fault.
+		return nil, fmt.Errorf("b2c: redeeming code: %w", err)
 	}
 	claims, err := c.Verify(ctx, f.Policy, res.IDToken.RawToken, f.Nonce)
 	if err != nil {
@@ -132,6 +138,10 @@ func (c *Client) Verify(ctx context.Context, policyName, rawIDToken, nonce strin
 	}
 	tok, err := p.verifier.Verify(ctx, rawIDToken)
 	if err != nil {
+		// go-oidc flattens the key-set fetch error to text.
+		if strings.Contains(err.Error(), "fetching keys") {
+			return Claims{}, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		}
 		return Claims{}, fmt.Errorf("%w: the ID token is not valid: %w", ErrRejected, err)
 	}
 	if tok.Nonce != nonce {
@@ -142,10 +152,25 @@ func (c *Client) Verify(ctx context.Context, policyName, rawIDToken, nonce strin
 		return Claims{}, fmt.Errorf("%w: decoding claims: %w", ErrRejected, err)
 	}
 	claims.fill()
-	if claims.Policy != "" && !strings.EqualFold(claims.Policy, policyName) {
+	// B2C always names the user flow (tfp, or acr for custom policies).
+	if !strings.EqualFold(claims.Policy, policyName) {
 		return Claims{}, fmt.Errorf("%w: the ID token is for user flow %q, expected %q", ErrRejected, claims.Policy, policyName)
 	}
 	return claims, nil
+}
+
+// Unreachable reports whether err is a failure to reach B2C at all
+// (refused, timed out, a 5xx) rather than B2C refusing the request.
+func Unreachable(err error) bool {
+	var callErr msalerrors.CallErr
+	if errors.As(err, &callErr) && callErr.Resp != nil {
+		return callErr.Resp.StatusCode >= 500
+	}
+	var urlErr *url.Error
+	var netErr net.Error
+	return errors.As(err, &urlErr) || errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) ||
+		// MSAL flattens transport errors during endpoint resolution to text.
+		strings.Contains(err.Error(), "unable to resolve an endpoint")
 }
 
 // Claims are the B2C claims of a verified ID token. MSAL Go's IDToken does

@@ -119,6 +119,7 @@ func TestVerify(t *testing.T) {
 		{name: "expired", mutate: func(m map[string]any) { m["exp"] = now.Add(-time.Second).Unix() }, wantErr: "expired"},
 		{name: "not yet valid", mutate: func(m map[string]any) { m["nbf"] = now.Add(10 * time.Minute).Unix() }, wantErr: "nbf"},
 		{name: "other user flow", mutate: func(m map[string]any) { m["tfp"] = "B2C_1_other" }, wantErr: "user flow"},
+		{name: "no user flow claim", mutate: func(m map[string]any) { delete(m, "tfp") }, wantErr: "user flow"},
 		{name: "no token", raw: "-", wantErr: "no ID token"},
 		{name: "garbage", raw: "a.b.c", wantErr: "not valid"},
 	}

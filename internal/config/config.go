@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -91,7 +92,7 @@ type Config struct {
 	IdleTimeout         time.Duration
 	AbsoluteTimeout     time.Duration
 	Port                string
-	LogLevel            string
+	LogLevel            slog.Level
 }
 
 // RedirectPath is the path of the redirect URI, the article's /getAToken.
@@ -132,7 +133,6 @@ func Load(getenv func(string) string) (*Config, error) {
 		TableName:           get(TableName, "sessions"),
 		ManagedIdentityID:   get(ManagedIdentityID, ""),
 		Port:                get(Port, "8080"),
-		LogLevel:            get(LogLevel, "info"),
 	}
 	c.TenantHost = get(TenantHost, c.TenantName+".b2clogin.com")
 
@@ -144,18 +144,21 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	check(TenantName, validName(c.TenantName))
 	check(TenantHost, validHost(c.TenantHost))
-	for name, p := range map[string]string{SignUpSignInPolicy: c.SignUpSignInPolicy, ProfileEditPolicy: c.ProfileEditPolicy, PasswordResetPolicy: c.PasswordResetPolicy} {
-		if p != "" {
-			check(name, validName(p))
+	for _, p := range []struct{ name, value string }{
+		{SignUpSignInPolicy, c.SignUpSignInPolicy}, {ProfileEditPolicy, c.ProfileEditPolicy}, {PasswordResetPolicy, c.PasswordResetPolicy},
+	} {
+		if p.value != "" {
+			check(p.name, validName(p.value))
 		}
 	}
 	var err error
 	c.PublicBaseURL, err = parseBaseURL(get(PublicBaseURL, ""))
 	check(PublicBaseURL, err)
 	if c.APIEndpoint != "" {
+		// The bearer token travels to it: https, or http on loopback only.
 		u, err := url.Parse(c.APIEndpoint)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			check(APIEndpoint, fmt.Errorf("%q is not an http(s) URL", c.APIEndpoint))
+		if err != nil || u.Host == "" || u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+			check(APIEndpoint, fmt.Errorf("%q is not an https URL (http only for localhost)", c.APIEndpoint))
 		}
 		if len(c.APIScopes) == 0 {
 			check(APIScopes, errors.New("required when "+APIEndpoint+" is set"))
@@ -179,10 +182,11 @@ func Load(getenv func(string) string) (*Config, error) {
 	if err == nil && c.IdleTimeout > c.AbsoluteTimeout {
 		check(IdleTimeout, fmt.Errorf("%v is longer than %s %v", c.IdleTimeout, AbsoluteTimeout, c.AbsoluteTimeout))
 	}
-	switch c.LogLevel {
+	switch level := get(LogLevel, "info"); level {
 	case "debug", "info", "warn", "error":
+		c.LogLevel.UnmarshalText([]byte(level))
 	default:
-		check(LogLevel, fmt.Errorf("%q is not one of debug, info, warn, error", c.LogLevel))
+		check(LogLevel, fmt.Errorf("%q is not one of debug, info, warn, error", level))
 	}
 	if len(errs) > 0 {
 		return nil, errs[0]
@@ -212,13 +216,14 @@ func parseBaseURL(s string) (*url.URL, error) {
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
 		return nil, fmt.Errorf("%q is not an origin like https://app.example.com", s)
 	}
-	local := u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1"
-	if u.Scheme != "https" && !(u.Scheme == "http" && local) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil, fmt.Errorf("%q must be https (http only for localhost)", s)
 	}
 	u.Path = ""
 	return u, nil
 }
+
+func isLoopback(host string) bool { return host == "localhost" || host == "127.0.0.1" || host == "::1" }
 
 // validTableName follows Table Storage's rule: 3-63 alphanumerics, not
 // starting with a digit.

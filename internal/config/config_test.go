@@ -44,6 +44,7 @@ func TestLoadRejects(t *testing.T) {
 		{PublicBaseURL, "https://app.example.com/sub", nil},
 		{PublicBaseURL, "app.example.com", nil},
 		{APIEndpoint, "ftp://api", map[string]string{APIScopes: "s"}},
+		{APIEndpoint, "http://api.example.com/", map[string]string{APIScopes: "s"}}, // the bearer token in clear
 		{APIScopes, "", map[string]string{APIEndpoint: "https://api.example.com/"}},
 		{TableEndpoint, "http://acct.table.core.windows.net/", nil},
 		{TableEndpoint, "", nil},

@@ -274,18 +274,17 @@ func keyEntity(pk, rk string) []byte {
 }
 
 // TokenCache returns the session's serialized token cache as it was loaded;
-// nil when the session has none.
-func (s *Store) TokenCache(sess *Session) ([]byte, error) {
+// nil when the session has none. A cache that cannot be opened is as good as
+// none: the user signs in again rather than seeing an error.
+func (s *Store) TokenCache(sess *Session) []byte {
 	if sess.cache == nil {
-		return nil, nil
+		return nil
 	}
 	b, err := sess.keys.open(rowTokenCache, sess.cache)
 	if err != nil {
-		// A cache that cannot be opened is as good as none: the user signs
-		// in again rather than seeing an error.
-		return nil, nil
+		return nil
 	}
-	return b, nil
+	return b
 }
 
 // SaveTokenCache writes the session's token cache, guarded by the ETag it
@@ -471,6 +470,13 @@ func classify(op string, err error) error {
 			return ErrNotFound
 		case 412:
 			return ErrStale
+		case 408, 429:
+		default:
+			if re.StatusCode >= 400 && re.StatusCode < 500 {
+				// Refused for good (403: the identity lacks its role):
+				// a configuration error, not an outage.
+				return fmt.Errorf("session: %s: %w", op, err)
+			}
 		}
 	}
 	return fmt.Errorf("session: %s: %w: %w", op, ErrUnavailable, err)

@@ -20,12 +20,8 @@ type Cache struct {
 }
 
 // New returns the cache of an existing session.
-func New(store *session.Store, sess *session.Session) (*Cache, error) {
-	data, err := store.TokenCache(sess)
-	if err != nil {
-		return nil, err
-	}
-	return &Cache{store: store, sess: sess, data: data}, nil
+func New(store *session.Store, sess *session.Session) *Cache {
+	return &Cache{store: store, sess: sess, data: store.TokenCache(sess)}
 }
 
 // ForNewSession returns a cache that keeps what MSAL exports in memory, for
