@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -325,4 +327,14 @@ func rows(t testing.TB, table *aztables.Client) map[string]int {
 		}
 	}
 	return counts
+}
+
+// emulatorClient reaches the emulator's TLS endpoints, trusting its CA.
+func emulatorClient(t testing.TB, app *testApp) *http.Client {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(app.Emu.CACertPEM()) {
+		t.Fatal("no CA certificate")
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }

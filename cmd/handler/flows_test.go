@@ -260,3 +260,51 @@ func TestEditProfileSignedOut(t *testing.T) {
 		t.Fatalf("signed-out /editProfile: %d %q", r.Status, r.Location)
 	}
 }
+
+// A profile edit that comes back signed in as someone else (B2C's session
+// switched in another tab) changes nothing.
+func TestEditProfileAsAnotherUser(t *testing.T) {
+	app := startApp(t, appOptions{})
+	c := newClient(t)
+	signIn(t, app, c, app.URL+"/login", alice)
+	action, tx := startSignIn(t, c, app.URL+"/editProfile")
+	do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {bob.ObjectID}})
+	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Bob Renamed"}})
+	r := do(t, c, "GET", cb, nil)
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "another user") {
+		t.Fatalf("profile edit as Bob in Alice's session: %d\n%s", r.Status, r.Body)
+	}
+	if home := do(t, c, "GET", app.URL+"/", nil); !strings.Contains(home.Body, "Welcome, Alice Example") {
+		t.Fatal("Alice's session changed")
+	}
+}
+
+// When B2C refuses the refresh token right after sign-in, /graphcall says
+// so instead of sending the browser round sign-in for ever.
+func TestNoSignInLoop(t *testing.T) {
+	app := startApp(t, appOptions{accessTokenLifetime: shortLifetime})
+	c := newClient(t)
+	action, tx := startSignIn(t, c, app.URL+"/login")
+	issued := time.Now()
+	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
+	if r := do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("callback: %d", r.Status)
+	}
+	// Redeeming the code a second time makes the emulator revoke the refresh
+	// tokens the code produced, as B2C does.
+	u, _ := url.Parse(cb)
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "client_id": {testClientID},
+		"client_secret": {testSecret}, "redirect_uri": {app.URL + "/getAToken"}, "code_verifier": {"x"}}
+	tokenURL := app.Emu.Authority(susi) + "/oauth2/v2.0/token"
+	tlsClient := emulatorClient(t, app)
+	if resp, err := tlsClient.PostForm(tokenURL, form); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	waitPastRefreshWindow(issued)
+	r := graphcall(t, app, c)
+	if r.Status != http.StatusBadGateway || !strings.Contains(r.Body, "No access token") {
+		t.Fatalf("/graphcall with a revoked refresh token right after sign-in: %d %q", r.Status, r.Location)
+	}
+}

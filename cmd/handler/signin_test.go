@@ -244,6 +244,9 @@ func TestStorageOutage(t *testing.T) {
 	if r := do(t, newClient(t), "GET", app.URL+"/", nil); r.Status != 200 {
 		t.Fatalf("signed-out visitor with storage down: %d, want 200", r.Status)
 	}
+	if r := do(t, c, "GET", app.URL+"/healthz", nil); r.Status != 200 {
+		t.Fatalf("/healthz with a cookie and storage down: %d, want 200", r.Status)
+	}
 
 	if err := az.Start(); err != nil {
 		t.Fatal(err)
