@@ -36,12 +36,13 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request, flow b2c.Flow) e
 	if err != nil {
 		return err
 	}
-	state, err := s.store.PutPending(r.Context(), data, binding)
+	// The URL first: when B2C cannot be reached, nothing is stored.
+	state := session.NewState()
+	u, err := s.b2c.AuthCodeURL(r.Context(), flow, state, s.cfg.RedirectURI(), s.tokenScopes())
 	if err != nil {
 		return wrapInfra(err)
 	}
-	u, err := s.b2c.AuthCodeURL(r.Context(), flow, state, s.cfg.RedirectURI(), s.tokenScopes())
-	if err != nil {
+	if err := s.store.PutPending(r.Context(), state, data, binding); err != nil {
 		return wrapInfra(err)
 	}
 	s.setCookie(w, BindingCookie, binding, session.PendingLifetime)

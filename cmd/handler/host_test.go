@@ -357,7 +357,7 @@ func seed(t *testing.T, table *aztables.Client, at time.Time, n int) {
 		if _, err := store.Create(t.Context(), []byte("{}"), []byte("cache")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.PutPending(t.Context(), []byte("{}"), "binding"); err != nil {
+		if err := store.PutPending(t.Context(), session.NewState(), []byte("{}"), "binding"); err != nil {
 			t.Fatal(err)
 		}
 	}

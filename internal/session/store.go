@@ -356,10 +356,17 @@ func joinChunks(e aztables.EDMEntity) []byte {
 	return b
 }
 
-// PutPending stores a pending sign-in and returns its state parameter.
-// binding is the browser-binding cookie value; only its hash is kept.
-func (s *Store) PutPending(ctx context.Context, data []byte, binding string) (state string, err error) {
-	st := newSecret()
+// NewState returns a fresh state parameter for a pending sign-in: 256
+// random bits, from which the pending row's key and data key derive.
+func NewState() string { return newSecret().String() }
+
+// PutPending stores a pending sign-in under its state parameter. binding is
+// the browser-binding cookie value; only its hash is kept.
+func (s *Store) PutPending(ctx context.Context, state string, data []byte, binding string) error {
+	st, err := parseSecret(state)
+	if err != nil {
+		return err
+	}
 	keys := st.derive(rowPending)
 	hash := sha256.Sum256([]byte(binding))
 	row, err := marshalEntity(keys.partition, rowPending, map[string]any{
@@ -368,16 +375,13 @@ func (s *Store) PutPending(ctx context.Context, data []byte, binding string) (st
 		"Data":    aztables.EDMBinary(keys.seal(rowPending, data)),
 	})
 	if err != nil {
-		return "", err
+		return err
 	}
 	err = s.retryWithTable(ctx, func() error {
 		_, err := s.table.AddEntity(ctx, row, nil)
 		return err
 	})
-	if err != nil {
-		return "", classify("put pending sign-in", err)
-	}
-	return st.String(), nil
+	return classify("put pending sign-in", err)
 }
 
 // TakePending consumes a pending sign-in: the first caller gets it, every

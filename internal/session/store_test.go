@@ -202,12 +202,18 @@ func repeat(d time.Duration, n int) []time.Duration {
 	return s
 }
 
+func putPending(t *testing.T, store *session.Store, data, binding string) (state string) {
+	t.Helper()
+	state = session.NewState()
+	if err := store.PutPending(ctx(t), state, []byte(data), binding); err != nil {
+		t.Fatalf("PutPending: %v", err)
+	}
+	return state
+}
+
 func TestPendingConsumedOnce(t *testing.T) {
 	store, _, clk := newStore(t)
-	state, err := store.PutPending(ctx(t), []byte("nonce+verifier"), "binding-cookie")
-	if err != nil {
-		t.Fatal(err)
-	}
+	state := putPending(t, store, "nonce+verifier", "binding-cookie")
 	data, hash, err := store.TakePending(ctx(t), state)
 	if err != nil || string(data) != "nonce+verifier" || len(hash) != 32 {
 		t.Fatalf("TakePending = %q, %x, %v", data, hash, err)
@@ -216,10 +222,7 @@ func TestPendingConsumedOnce(t *testing.T) {
 		t.Fatalf("second TakePending: err = %v, want ErrNotFound", err)
 	}
 
-	expired, err := store.PutPending(ctx(t), []byte("x"), "b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	expired := putPending(t, store, "x", "b")
 	clk.Add(session.PendingLifetime + time.Second)
 	if _, _, err := store.TakePending(ctx(t), expired); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("expired TakePending: err = %v, want ErrNotFound", err)
@@ -229,10 +232,7 @@ func TestPendingConsumedOnce(t *testing.T) {
 // Two callbacks racing with one state: exactly one wins.
 func TestPendingRace(t *testing.T) {
 	store, _, _ := newStore(t)
-	state, err := store.PutPending(ctx(t), []byte("x"), "b")
-	if err != nil {
-		t.Fatal(err)
-	}
+	state := putPending(t, store, "x", "b")
 	var wg sync.WaitGroup
 	results := make(chan error, 8)
 	for range 8 {
@@ -315,9 +315,7 @@ func TestTokenCacheSizes(t *testing.T) {
 func TestSweep(t *testing.T) {
 	store, _, clk := newStore(t)
 	old, _ := store.Create(ctx(t), []byte("old"), []byte("cache"))
-	if _, err := store.PutPending(ctx(t), []byte("p"), "b"); err != nil {
-		t.Fatal(err)
-	}
+	putPending(t, store, "p", "b")
 	clk.Add(2 * time.Hour)
 	fresh, err := store.Create(ctx(t), []byte("fresh"), []byte("cache"))
 	if err != nil {
@@ -368,9 +366,7 @@ func TestWritesCreateMissingTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := session.NewStore(table, session.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour})
-	if _, err := store.PutPending(ctx(t), []byte("p"), "b"); err != nil {
-		t.Fatalf("PutPending without a table: %v", err)
-	}
+	putPending(t, store, "p", "b")
 	if _, err := table.Delete(ctx(t), nil); err != nil {
 		t.Fatal(err)
 	}
