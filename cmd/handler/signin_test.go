@@ -300,3 +300,18 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("key set fetched %d times after rotation, want 1", keys)
 	}
 }
+
+// B2C unreachable: a clear 502 page, and nothing stored.
+func TestB2CUnreachable(t *testing.T) {
+	app := startApp(t, appOptions{})
+	app.Emu.Close()
+	start := time.Now()
+	r := do(t, newClient(t), "GET", app.URL+"/login", nil)
+	if r.Status != http.StatusBadGateway || !strings.Contains(r.Body, "Sign-in service unreachable") {
+		t.Fatalf("/login with B2C down: %d\n%s", r.Status, r.Body)
+	}
+	t.Logf("502 after %v", time.Since(start))
+	if n := rows(t, app.Table); len(n) != 0 {
+		t.Fatalf("rows written: %v", n)
+	}
+}
