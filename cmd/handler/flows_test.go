@@ -308,3 +308,19 @@ func TestNoSignInLoop(t *testing.T) {
 		t.Fatalf("/graphcall with a revoked refresh token right after sign-in: %d %q", r.Status, r.Location)
 	}
 }
+
+// A sign-up through the sign-up/sign-in flow: B2C's newUser claim reaches
+// the page.
+func TestSignUp(t *testing.T) {
+	app := startApp(t, appOptions{})
+	c := newClient(t)
+	action, tx := startSignIn(t, c, app.URL+"/login")
+	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"signup"}, "signup-name": {"Carol New"}, "signup-email": {"carol@example.com"}})
+	if r := do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("callback: %d\n%s", r.Status, r.Body)
+	}
+	home := html.UnescapeString(do(t, c, "GET", app.URL+"/", nil).Body)
+	if !strings.Contains(home, "Welcome, Carol New") || !strings.Contains(home, `"newUser": true`) {
+		t.Fatalf("home after sign-up:\n%s", home)
+	}
+}
