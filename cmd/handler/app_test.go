@@ -67,43 +67,11 @@ func startApp(t testing.TB, o appOptions) *testApp {
 	tableName, table := az.NewTable(t)
 	port := testenv.FreePort(t)
 	base := fmt.Sprintf("http://localhost:%d", port)
-	emu, err := emulator.Start(emulator.Config{
-		Tenant:                     "contoso",
-		Policies:                   []emulator.Policy{{Name: susi, Kind: o.susiKind}, {Name: profileEdit, Kind: emulator.ProfileEdit}, {Name: reset, Kind: emulator.PasswordReset}},
-		Clients:                    []emulator.Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{base + "/getAToken"}}},
-		Users:                      []emulator.User{alice, bob},
-		APIs:                       []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: "99999999-0000-4000-8000-0000000000a1", Scopes: []string{"tasks.read"}}},
-		AccessTokenLifetime:        o.accessTokenLifetime,
-		RefreshTokenReuseDetection: o.reuseDetection,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, emu.CACertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{
-		"B2C_TENANT_NAME":                 "contoso",
-		"B2C_TENANT_HOST":                 emu.TLSHost(),
-		"B2C_SIGNUP_SIGNIN_POLICY":        susi,
-		"B2C_PROFILE_EDIT_POLICY":         profileEdit,
-		"B2C_PASSWORD_RESET_POLICY":       reset,
-		"B2C_CLIENT_ID":                   testClientID,
-		"B2C_CLIENT_SECRET":               testSecret,
-		"B2C_CA_FILE":                     caFile,
-		"PUBLIC_BASE_URL":                 base,
-		"API_ENDPOINT":                    emu.APIURL(),
-		"API_SCOPES":                      apiScope,
-		"SESSION_TABLE_CONNECTION_STRING": tableConnection(t, az, o.tableCalls),
-		"SESSION_TABLE_NAME":              tableName,
-		"FUNCTIONS_CUSTOMHANDLER_PORT":    fmt.Sprint(port),
-		"LOG_LEVEL":                       "debug",
-	}
-	if o.noResetPolicy {
-		delete(env, "B2C_PASSWORD_RESET_POLICY")
-	}
+	emu, env := startEmulator(t, o, base)
+	env["SESSION_TABLE_CONNECTION_STRING"] = tableConnection(t, az, o.tableCalls)
+	env["SESSION_TABLE_NAME"] = tableName
+	env["FUNCTIONS_CUSTOMHANDLER_PORT"] = fmt.Sprint(port)
+	env["LOG_LEVEL"] = "debug"
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
@@ -125,6 +93,47 @@ func startApp(t testing.TB, o appOptions) *testApp {
 	})
 	waitReady(t, base+"/healthz", done)
 	return &testApp{URL: base, Emu: emu, Table: table, Log: logs}
+}
+
+// startEmulator starts the B2C emulator for an app served at base and
+// returns the app's settings that point at it; the caller adds the table
+// and port settings.
+func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, map[string]string) {
+	t.Helper()
+	emu, err := emulator.Start(emulator.Config{
+		Tenant:                     "contoso",
+		Policies:                   []emulator.Policy{{Name: susi, Kind: o.susiKind}, {Name: profileEdit, Kind: emulator.ProfileEdit}, {Name: reset, Kind: emulator.PasswordReset}},
+		Clients:                    []emulator.Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{base + "/getAToken"}}},
+		Users:                      []emulator.User{alice, bob},
+		APIs:                       []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: "99999999-0000-4000-8000-0000000000a1", Scopes: []string{"tasks.read"}}},
+		AccessTokenLifetime:        o.accessTokenLifetime,
+		RefreshTokenReuseDetection: o.reuseDetection,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, emu.CACertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"B2C_TENANT_NAME":           "contoso",
+		"B2C_TENANT_HOST":           emu.TLSHost(),
+		"B2C_SIGNUP_SIGNIN_POLICY":  susi,
+		"B2C_PROFILE_EDIT_POLICY":   profileEdit,
+		"B2C_PASSWORD_RESET_POLICY": reset,
+		"B2C_CLIENT_ID":             testClientID,
+		"B2C_CLIENT_SECRET":         testSecret,
+		"B2C_CA_FILE":               caFile,
+		"PUBLIC_BASE_URL":           base,
+		"API_ENDPOINT":              emu.APIURL(),
+		"API_SCOPES":                apiScope,
+	}
+	if o.noResetPolicy {
+		delete(env, "B2C_PASSWORD_RESET_POLICY")
+	}
+	return emu, env
 }
 
 // tableConnection is Azurite's connection string, through a counting proxy

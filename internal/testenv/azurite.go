@@ -50,6 +50,9 @@ type Azurite struct {
 	bin, dir string
 	port     int
 	cmd      *exec.Cmd
+	// args are more flags for azurite-table (HTTPS and OAuth: see
+	// azurite_oauth.go).
+	args []string
 }
 
 var (
@@ -100,6 +103,7 @@ func (a *Azurite) Start() error {
 	} else {
 		args = append(args, "--location", a.dir)
 	}
+	args = append(args, a.args...)
 	a.cmd = exec.Command(a.bin, args...)
 	// Die with the test binary, whatever way it ends.
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
