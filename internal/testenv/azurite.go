@@ -5,8 +5,10 @@
 package testenv
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -66,8 +68,8 @@ var (
 func SharedAzurite(t testing.TB) *Azurite {
 	t.Helper()
 	sharedOnce.Do(func() {
-		sharedAzurite = &Azurite{bin: azuriteBin(t), port: FreePort(t)}
-		sharedErr = sharedAzurite.Start()
+		sharedAzurite = &Azurite{bin: azuriteBin(t)}
+		sharedErr = sharedAzurite.startOnFreePort(t)
 	})
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
@@ -79,8 +81,8 @@ func SharedAzurite(t testing.TB) *Azurite {
 // disk, so a test can stop it and start it again with the data intact.
 func NewAzurite(t testing.TB) *Azurite {
 	t.Helper()
-	a := &Azurite{bin: azuriteBin(t), dir: t.TempDir(), port: FreePort(t)}
-	if err := a.Start(); err != nil {
+	a := &Azurite{bin: azuriteBin(t), dir: t.TempDir()}
+	if err := a.startOnFreePort(t); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Stop)
@@ -95,7 +97,21 @@ func azuriteBin(t testing.TB) string {
 	return bin
 }
 
-// Start starts Azurite and waits until it accepts connections.
+// startOnFreePort starts Azurite on a port that was free a moment ago, and
+// on another if a process running beside the tests took it meanwhile.
+func (a *Azurite) startOnFreePort(t testing.TB) error {
+	var err error
+	for range 3 {
+		a.port = FreePort(t)
+		if err = a.Start(); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// Start starts Azurite and waits until it says it listens. Its own word
+// counts, not a connection: another process on the port would accept one.
 func (a *Azurite) Start() error {
 	args := []string{"--tableHost", "127.0.0.1", "--tablePort", fmt.Sprint(a.port), "--disableTelemetry", "--skipApiVersionCheck"}
 	if a.dir == "" {
@@ -107,19 +123,38 @@ func (a *Azurite) Start() error {
 	a.cmd = exec.Command(a.bin, args...)
 	// Die with the test binary, whatever way it ends.
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	out, err := a.cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	a.cmd.Stderr = a.cmd.Stdout
 	if err := a.cmd.Start(); err != nil {
 		return fmt.Errorf("testenv: starting azurite: %w", err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", a.addr()); err == nil {
-			c.Close()
-			return nil
+	ready := make(chan error, 1)
+	go func() {
+		var said []string
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			said = append(said, sc.Text())
+			if strings.Contains(sc.Text(), "successfully") {
+				ready <- nil
+				io.Copy(io.Discard, out) // keep draining, or Azurite blocks
+				return
+			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		ready <- fmt.Errorf("testenv: azurite on %s exited: %s", a.addr(), strings.Join(said, " | "))
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			a.Stop()
+		}
+		return err
+	case <-time.After(30 * time.Second):
+		a.Stop()
+		return fmt.Errorf("testenv: azurite did not listen on %s within 30s", a.addr())
 	}
-	a.Stop()
-	return fmt.Errorf("testenv: azurite did not listen on %s within 30s", a.addr())
 }
 
 // Stop stops Azurite, letting it save its data first.

@@ -58,13 +58,13 @@ func NewOAuthAzurite(t testing.TB) *OAuthAzurite {
 			t.Fatal(err)
 		}
 	}
-	a.az = &Azurite{bin: azuriteBin(t), port: FreePort(t), args: []string{
+	a.az = &Azurite{bin: azuriteBin(t), args: []string{
 		"--oauth", "basic", "--cert", certFile, "--key", keyFile,
 		// The debug log is the only place Azurite says which
 		// authenticator accepted or refused a request.
 		"--debug", a.debugLog,
 	}}
-	if err := a.az.Start(); err != nil {
+	if err := a.az.startOnFreePort(t); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.az.Stop)
