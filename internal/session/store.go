@@ -94,13 +94,22 @@ func (s *Store) retryWithTable(ctx context.Context, write func() error) error {
 
 func tableNotFound(err error) bool {
 	var re *azcore.ResponseError
-	if !errors.As(err, &re) {
-		return false
+	return errors.As(err, &re) && re.ErrorCode == string(aztables.TableNotFound) || batchErrorCode(err) == string(aztables.TableNotFound)
+}
+
+// batchErrorCode is the storage error code of a failed transaction, which
+// answers 202 with the real status and code only in the multipart body.
+func batchErrorCode(err error) string {
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusAccepted {
+		return ""
 	}
-	// A failed transaction answers 202 with the real status and code only
-	// in the multipart body.
-	return re.ErrorCode == string(aztables.TableNotFound) ||
-		re.StatusCode == http.StatusAccepted && strings.Contains(re.Error(), `"code":"TableNotFound"`)
+	_, rest, ok := strings.Cut(re.Error(), `"code":"`)
+	if !ok {
+		return ""
+	}
+	code, _, _ := strings.Cut(rest, `"`)
+	return code
 }
 
 // A Session is a loaded session.
@@ -297,15 +306,24 @@ func (s *Store) SaveTokenCache(ctx context.Context, sess *Session, data []byte) 
 	}
 	var etag azcore.ETag
 	if sess.cacheETag == "" {
-		resp, err := s.table.AddEntity(ctx, row, nil)
-		var re *azcore.ResponseError
-		if errors.As(err, &re) && re.StatusCode == 409 {
+		// The first cache of a session is added together with a no-op
+		// merge of the session row, so a session deleted meanwhile (a
+		// logout in another tab) gets no orphan cache holding live tokens.
+		exists := azcore.ETagAny
+		_, err := s.table.SubmitTransaction(ctx, []aztables.TransactionAction{
+			{ActionType: aztables.TransactionTypeAdd, Entity: row},
+			{ActionType: aztables.TransactionTypeUpdateMerge, Entity: keyEntity(sess.keys.partition, rowSession), IfMatch: &exists},
+		}, nil)
+		switch code := batchErrorCode(err); {
+		case code == "EntityAlreadyExists":
 			return ErrStale // another request created it first
-		}
-		if err != nil {
+		case code == "ResourceNotFound":
+			return ErrNotFound
+		case err != nil:
 			return classify("save token cache", err)
 		}
-		etag = resp.ETag
+		// A transaction returns no ETags: a later write in this request
+		// adds again and loses as stale, which re-reads the session.
 	} else {
 		resp, err := s.table.UpdateEntity(ctx, row, &aztables.UpdateEntityOptions{IfMatch: &sess.cacheETag, UpdateMode: aztables.UpdateModeReplace})
 		if err != nil {

@@ -271,6 +271,12 @@ func TestTokenCacheETag(t *testing.T) {
 	if err := store.SaveTokenCache(ctx(t), b, []byte("from b")); !errors.Is(err, session.ErrStale) {
 		t.Fatalf("racing insert: err = %v, want ErrStale", err)
 	}
+	// A first cache is added in a transaction, which reports no ETag: a
+	// second write needs the session read again.
+	if err := store.SaveTokenCache(ctx(t), a, []byte("a again")); !errors.Is(err, session.ErrStale) {
+		t.Fatalf("second write without a reload: err = %v, want ErrStale", err)
+	}
+	a, _ = store.Load(ctx(t), created.ID)
 	if err := store.SaveTokenCache(ctx(t), a, []byte("a again")); err != nil {
 		t.Fatalf("update with fresh ETag: %v", err)
 	}
@@ -372,5 +378,33 @@ func TestWritesCreateMissingTable(t *testing.T) {
 	}
 	if _, err := store.Create(ctx(t), []byte("x"), []byte("cache")); err != nil {
 		t.Fatalf("Create without a table: %v", err)
+	}
+}
+
+// A refresh that finishes after a logout in another tab must not leave the
+// refreshed tokens behind in a cache row of their own.
+func TestTokenCacheAfterLogout(t *testing.T) {
+	store, table, _ := newStore(t)
+	created, err := store.Create(ctx(t), []byte("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refreshing, _ := store.Load(ctx(t), created.ID)
+	loggingOut, _ := store.Load(ctx(t), created.ID)
+	if err := store.Delete(ctx(t), loggingOut); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveTokenCache(ctx(t), refreshing, []byte("tokens")); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("SaveTokenCache after logout: err = %v, want ErrNotFound", err)
+	}
+	pager := table.NewListEntitiesPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Entities) != 0 {
+			t.Fatalf("rows left after logout: %s", page.Entities)
+		}
 	}
 }
