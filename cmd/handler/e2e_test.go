@@ -105,8 +105,7 @@ func TestBrowserSignInAndOut(t *testing.T) {
 		t.Fatalf("/private: %q", got)
 	}
 
-	click(t, ctx, "logout")
-	click(t, ctx, "sign-out")
+	signOut(t, ctx)
 	if got := text(t, ctx, "sign-in-button"); got != "Sign in" {
 		t.Fatalf("after logout: %q", got)
 	}
@@ -151,6 +150,13 @@ func TestBrowserRejectsForeignCallback(t *testing.T) {
 	if got := text(t, victim, "sign-in-button"); got != "Sign in" {
 		t.Fatal("the victim is signed in")
 	}
+}
+
+// signOut uses the Logout link and the sign-out button behind it.
+func signOut(t *testing.T, ctx context.Context) {
+	t.Helper()
+	click(t, ctx, "logout")
+	click(t, ctx, "sign-out")
 }
 
 func setValue(t *testing.T, ctx context.Context, id, value string) {
@@ -201,8 +207,7 @@ func TestBrowserUserFlows(t *testing.T) {
 	click(t, ctx, "call-api")
 	text(t, ctx, "api-result")
 
-	click(t, ctx, "logout")
-	click(t, ctx, "sign-out")
+	signOut(t, ctx)
 	click(t, ctx, "sign-in-button")
 	click(t, ctx, "forgot-password")
 	click(t, ctx, "reset-"+alice.ObjectID)
@@ -216,8 +221,7 @@ func TestBrowserUserFlows(t *testing.T) {
 	click(t, ctx, "call-api")
 	text(t, ctx, "api-result")
 
-	click(t, ctx, "logout")
-	click(t, ctx, "sign-out")
+	signOut(t, ctx)
 	click(t, ctx, "sign-in-button")
 	click(t, ctx, "cancel")
 	if got := text(t, ctx, "sign-in-button"); got != "Sign in" {
