@@ -103,6 +103,32 @@ func (s *Service) EnsureStorage(ctx context.Context) {
 	}
 }
 
+// Ready reports whether the sign-in dependencies answer: the sessions table
+// exists and can be reached, and the sign-up/sign-in user flow's discovery
+// document can be had. Unlike a health check it does I/O, so it serves
+// start-up scripts and smoke tests, not the host's liveness probe.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return &NotReadyError{Dependency: "session table", Err: err}
+	}
+	if _, err := s.b2c.Metadata(ctx, s.cfg.SignUpSignInPolicy); err != nil {
+		return &NotReadyError{Dependency: "sign-in service", Err: err}
+	}
+	return nil
+}
+
+// NotReadyError names the dependency that Ready found not answering.
+type NotReadyError struct {
+	Dependency string
+	Err        error
+}
+
+func (e *NotReadyError) Error() string {
+	return "auth: " + e.Dependency + " not ready: " + e.Err.Error()
+}
+
+func (e *NotReadyError) Unwrap() error { return e.Err }
+
 // Sweep deletes expired sessions, token caches and pending sign-ins, and
 // says how many rows it removed. Run it on a timer.
 func (s *Service) Sweep(ctx context.Context) (int, error) { return s.store.Sweep(ctx) }

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
@@ -36,6 +38,23 @@ func (s *server) private(w http.ResponseWriter, r *http.Request) error {
 func healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
+}
+
+// readyz answers 200 once sign-in can work: the session table and the
+// sign-in user flow answer. It names the part that does not, and logs why.
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.auth.Ready(r.Context()); err != nil {
+		s.log.WarnContext(r.Context(), "not ready", "err", err)
+		part := "sign-in"
+		if e, ok := errors.AsType[*auth.NotReadyError](err); ok {
+			part = e.Dependency
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %s\n", part)
+		return
+	}
+	w.Write([]byte("ready\n"))
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) error {

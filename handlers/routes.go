@@ -30,6 +30,7 @@ func (s *server) routes() []route {
 		{Route: Route{"index", "GET", "/{$}"}, h: s.handle(s.index)},
 		{Route: Route{"anonymous", "GET", "/anonymous"}, h: s.handle(s.anonymous)},
 		{Route: Route{"healthz", "GET", "/healthz"}, h: http.HandlerFunc(healthz), sessionless: true},
+		{Route: Route{"readyz", "GET", "/readyz"}, h: http.HandlerFunc(s.readyz), sessionless: true},
 		{Route: Route{"login", "GET", "/login"}, h: s.handle(s.login)},
 		{Route: Route{"getAToken", "GET", config.RedirectPath}, h: s.handle(s.auth.Callback)},
 		{Route: Route{"logout", "GET", "/logout"}, h: s.handle(s.logoutPage)},

@@ -228,9 +228,15 @@ func TestStorageOutage(t *testing.T) {
 	az := testenv.NewAzurite(t)
 	app := startApp(t, appOptions{azurite: az})
 	c := newClient(t)
+	if r := do(t, c, "GET", app.URL+"/readyz", nil); r.Status != 200 {
+		t.Fatalf("/readyz with everything up: %d %q", r.Status, r.Body)
+	}
 	signIn(t, app, c, app.URL+"/login", alice)
 
 	az.Stop()
+	if r := do(t, c, "GET", app.URL+"/readyz", nil); r.Status != http.StatusServiceUnavailable || r.Body != "not ready: session table\n" {
+		t.Fatalf("/readyz with storage down: %d %q", r.Status, r.Body)
+	}
 	start := time.Now()
 	r := do(t, c, "GET", app.URL+"/", nil)
 	if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, "Service unavailable") {
@@ -250,6 +256,9 @@ func TestStorageOutage(t *testing.T) {
 
 	if err := az.Start(); err != nil {
 		t.Fatal(err)
+	}
+	if r := do(t, c, "GET", app.URL+"/readyz", nil); r.Status != 200 {
+		t.Fatalf("/readyz after storage is back: %d %q", r.Status, r.Body)
 	}
 	r = do(t, c, "GET", app.URL+"/", nil)
 	if r.Status != 200 || !strings.Contains(r.Body, "Welcome, Alice Example") {
@@ -313,5 +322,8 @@ func TestB2CUnreachable(t *testing.T) {
 	t.Logf("502 after %v", time.Since(start))
 	if n := rows(t, app.Table); len(n) != 0 {
 		t.Fatalf("rows written: %v", n)
+	}
+	if r := do(t, newClient(t), "GET", app.URL+"/readyz", nil); r.Status != http.StatusServiceUnavailable || r.Body != "not ready: sign-in service\n" {
+		t.Fatalf("/readyz with B2C down: %d %q", r.Status, r.Body)
 	}
 }

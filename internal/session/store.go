@@ -79,6 +79,16 @@ func (s *Store) EnsureTable(ctx context.Context) error {
 	return classify("create table", err)
 }
 
+// Ping checks that the table can be reached and exists: one point read of a
+// row that never exists.
+func (s *Store) Ping(ctx context.Context) error {
+	_, err := s.table.GetEntity(ctx, "ping", "ping", nil)
+	if err = classify("ping", err); errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
 // retryWithTable runs write again after creating the table when the table
 // is missing: on a first start, before the background creation is done, or
 // after someone deleted it. Only the writes that start a sign-in need it.

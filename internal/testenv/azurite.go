@@ -7,6 +7,7 @@ package testenv
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -31,17 +32,25 @@ const AzuriteAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UV
 // Root is the module's root folder.
 func Root(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := root()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+func root() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("testenv: no go.mod above the working directory")
+			return "", errors.New("testenv: no go.mod above the working directory")
 		}
 		dir = parent
 	}
@@ -64,12 +73,17 @@ var (
 )
 
 // SharedAzurite returns an in-memory Azurite shared by the tests of one test
-// binary; it dies with the binary.
+// binary; it dies with the binary. A failed start fails every test that asks
+// for it, each with the same error.
 func SharedAzurite(t testing.TB) *Azurite {
 	t.Helper()
 	sharedOnce.Do(func() {
-		sharedAzurite = &Azurite{bin: azuriteBin(t)}
-		sharedErr = sharedAzurite.startOnFreePort(t)
+		a := &Azurite{}
+		if a.bin, sharedErr = azuriteBin(); sharedErr == nil {
+			if sharedErr = a.startOnFreePort(); sharedErr == nil {
+				sharedAzurite = a
+			}
+		}
 	})
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
@@ -81,28 +95,38 @@ func SharedAzurite(t testing.TB) *Azurite {
 // disk, so a test can stop it and start it again with the data intact.
 func NewAzurite(t testing.TB) *Azurite {
 	t.Helper()
-	a := &Azurite{bin: azuriteBin(t), dir: t.TempDir()}
-	if err := a.startOnFreePort(t); err != nil {
+	bin, err := azuriteBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Azurite{bin: bin, dir: t.TempDir()}
+	if err := a.startOnFreePort(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Stop)
 	return a
 }
 
-func azuriteBin(t testing.TB) string {
-	bin := filepath.Join(Root(t), "node_modules", ".bin", "azurite-table")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("testenv: %s is missing: run scripts/setup", bin)
+func azuriteBin() (string, error) {
+	root, err := root()
+	if err != nil {
+		return "", err
 	}
-	return bin
+	bin := filepath.Join(root, "node_modules", ".bin", "azurite-table")
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("testenv: %s is missing: run scripts/setup", bin)
+	}
+	return bin, nil
 }
 
 // startOnFreePort starts Azurite on a port that was free a moment ago, and
 // on another if a process running beside the tests took it meanwhile.
-func (a *Azurite) startOnFreePort(t testing.TB) error {
+func (a *Azurite) startOnFreePort() error {
 	var err error
 	for range 3 {
-		a.port = FreePort(t)
+		if a.port, err = freePort(); err != nil {
+			return err
+		}
 		if err = a.Start(); err == nil {
 			return nil
 		}
@@ -212,10 +236,18 @@ func (a *Azurite) NewTable(t testing.TB) (name string, table *aztables.Client) {
 // FreePort returns a TCP port on loopback that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return port
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

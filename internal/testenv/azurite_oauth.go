@@ -58,13 +58,17 @@ func NewOAuthAzurite(t testing.TB) *OAuthAzurite {
 			t.Fatal(err)
 		}
 	}
-	a.az = &Azurite{bin: azuriteBin(t), args: []string{
+	bin, err := azuriteBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.az = &Azurite{bin: bin, args: []string{
 		"--oauth", "basic", "--cert", certFile, "--key", keyFile,
 		// The debug log is the only place Azurite says which
 		// authenticator accepted or refused a request.
 		"--debug", a.debugLog,
 	}}
-	if err := a.az.startOnFreePort(t); err != nil {
+	if err := a.az.startOnFreePort(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.az.Stop)
