@@ -1,32 +1,29 @@
-// Package auth is the sign-in surface that pages use: middleware that loads
-// the visitor's session, middleware that sends a signed-out visitor through
-// sign-in and back, and accessors for the signed-in user. The sign-in
-// machinery itself (B2C user flows, sessions in Table Storage) stays behind
-// it.
+// Package auth puts Azure AD B2C sign-in in front of a Go web app: handlers
+// for sign-in, the redirect URI, sign-out and profile editing; middleware
+// that loads the visitor's session and that sends a signed-out visitor
+// through sign-in and back; and access tokens for APIs from the session's
+// token cache. Sessions, token caches and pending sign-ins live encrypted in
+// one Azure Table Storage table.
 //
+//	svc, err := auth.New(auth.Config{...})
+//	svc.Mount(mux)
 //	mux.Handle("GET /reports", svc.RequireSignIn(reports))
+//	http.ListenAndServe(addr, svc.Sessions(mux))
 //
-//	func reports(w http.ResponseWriter, r *http.Request) {
-//		user, _ := auth.UserFrom(r.Context())
-//		fmt.Fprintf(w, "Hello, %s", user.Claims.Name)
-//	}
+// Failures reach the app through Config.ErrorHandler as a *Failure, whose
+// Kind the app words on its own pages.
 package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/b2c"
-	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/session"
 )
 
@@ -37,96 +34,38 @@ const (
 	BindingCookie = "__Host-signin-binding"
 )
 
-// Purposes of a pending sign-in.
-const (
-	purposeSignIn  = ""
-	purposeProfile = "profile"
-)
-
 // Service signs users in and out and loads their sessions.
 type Service struct {
-	b2c     *b2c.Client
-	store   *session.Store
-	cfg     *config.Config
-	log     *slog.Logger
-	onError func(http.ResponseWriter, *http.Request, error)
+	cfg   Config
+	b2c   *b2c.Client
+	store *session.Store
 }
 
-func newService(b *b2c.Client, store *session.Store, cfg *config.Config, logger *slog.Logger) *Service {
-	if logger == nil {
-		logger = slog.Default()
+// New returns a Service for cfg. It does no I/O, so a cold start answers at
+// once; errors are *ConfigError values naming the field.
+func New(cfg Config) (*Service, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
-	return &Service{b2c: b, store: store, cfg: cfg, log: logger,
-		onError: func(w http.ResponseWriter, r *http.Request, err error) {
-			http.Error(w, http.StatusText(StatusOf(err)), StatusOf(err))
-		}}
-}
-
-// WithErrorHandler returns a copy of s whose middleware renders errors with
-// h instead of a plain-text status.
-func (s *Service) WithErrorHandler(h func(http.ResponseWriter, *http.Request, error)) *Service {
-	c := *s
-	c.onError = h
-	return &c
-}
-
-// Error is a failure a visitor can understand: what happened, and whether
-// signing in again helps. Err is the cause, for logs only.
-type Error struct {
-	Status      int
-	Title       string
-	Detail      string
-	Code        string // B2C's error code, such as AADB2C90080
-	Description string // B2C's error description
-	SignInAgain bool
-	Err         error
-}
-
-func (e *Error) Error() string {
-	msg := fmt.Sprintf("auth: %s: %s", e.Title, e.Detail)
-	if e.Code != "" {
-		msg += fmt.Sprintf(" (%s)", e.Code)
+	client, err := b2c.New(b2c.Config{
+		Tenant:       b2c.Tenant{Name: cfg.TenantName, Host: cfg.TenantHost},
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		Policies:     []string{cfg.SignUpSignInPolicy, cfg.ProfileEditPolicy, cfg.PasswordResetPolicy},
+		HTTPClient:   cfg.HTTPClient,
+		Now:          cfg.Now,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// StatusOf is the HTTP status for err.
-func StatusOf(err error) int {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Status
-	}
-	return http.StatusInternalServerError
-}
-
-// wrapInfra turns failures of the session store or of B2C into errors a
-// visitor can read; other errors pass unchanged.
-func wrapInfra(err error) error {
-	switch {
-	case errors.Is(err, session.ErrUnavailable):
-		return &Error{Status: http.StatusServiceUnavailable, Title: "Service unavailable",
-			Detail: "Sessions cannot be reached right now. Your session is kept; please try again in a moment.", Err: err}
-	case errors.Is(err, session.ErrStale):
-		return &Error{Status: http.StatusServiceUnavailable, Title: "Busy",
-			Detail: "Another request changed your session at the same moment. Please try again.", Err: err}
-	case errors.Is(err, session.ErrTooLarge):
-		return &Error{Status: http.StatusInternalServerError, Title: "Token cache too large",
-			Detail: "Your tokens are larger than one session can store, so they were not saved. Please sign in again; if this repeats, the app asks for too many scopes.", SignInAgain: true, Err: err}
-	case errors.Is(err, b2c.ErrUnreachable):
-		return &Error{Status: http.StatusBadGateway, Title: "Sign-in service unreachable",
-			Detail: "Azure AD B2C could not be reached. Please try again in a moment.", Err: err}
-	}
-	return err
+	store := session.NewStore(cfg.Table, session.Options{IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout, Now: cfg.Now})
+	return &Service{cfg: cfg, b2c: client, store: store}, nil
 }
 
 // User is the signed-in user of a request.
 type User struct {
-	Claims b2c.Claims
+	Claims Claims
 
 	sess *session.Session
 	data sessionData
@@ -167,9 +106,9 @@ func (s *Service) Sessions(next http.Handler) http.Handler {
 		user, err := s.load(r.Context(), c.Value)
 		switch {
 		case errors.Is(err, session.ErrNotFound):
-			s.clearCookie(w, SessionCookie)
+			clearCookie(w, SessionCookie)
 		case err != nil:
-			s.onError(w, r, wrapInfra(err))
+			s.fail(w, r, err)
 			return
 		default:
 			r = r.WithContext(context.WithValue(r.Context(), userKey{}, user))
@@ -187,7 +126,7 @@ func (s *Service) load(ctx context.Context, id string) (*User, error) {
 	if err := json.Unmarshal(sess.Data, &u.data); err != nil {
 		return nil, session.ErrNotFound // written by another schema: start over
 	}
-	u.Claims = b2c.ClaimsFrom(u.data.Claims)
+	u.Claims = claimsFrom(u.data.Claims)
 	return u, nil
 }
 
@@ -200,10 +139,10 @@ func (s *Service) RequireSignIn(next http.Handler) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			s.onError(w, r, &Error{Status: http.StatusUnauthorized, Title: "Sign-in required", Detail: "Please sign in first.", SignInAgain: true})
+			s.fail(w, r, &Failure{Kind: SignInRequired})
 			return
 		}
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+		http.Redirect(w, r, s.cfg.LoginPath+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 	})
 }
 
@@ -220,29 +159,21 @@ func LocalPath(p string) string {
 	return u.RequestURI()
 }
 
-func (s *Service) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+func setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: int(maxAge.Seconds()),
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 }
 
-func (s *Service) clearCookie(w http.ResponseWriter, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-}
-
-// bindingHashMatches compares in constant time.
-func bindingHashMatches(cookie string, hash []byte) bool {
-	sum := sha256.Sum256([]byte(cookie))
-	return subtle.ConstantTimeCompare(sum[:], hash) == 1
-}
+func clearCookie(w http.ResponseWriter, name string) { setCookie(w, name, "", -time.Second) }
 
 // tokenScopes are the resource scopes asked for: the API's, or the app's
 // own client ID, B2C's convention for a sign-in-only app, without which B2C
 // returns no access token and MSAL Go fails.
 func (s *Service) tokenScopes() []string {
-	if len(s.cfg.APIScopes) > 0 {
-		return s.cfg.APIScopes
+	if len(s.cfg.Scopes) > 0 {
+		return s.cfg.Scopes
 	}
 	return []string{s.cfg.ClientID}
 }
@@ -250,3 +181,51 @@ func (s *Service) tokenScopes() []string {
 // ProfileEditEnabled reports whether a profile-editing user flow is
 // configured.
 func (s *Service) ProfileEditEnabled() bool { return s.cfg.ProfileEditPolicy != "" }
+
+// EnsureStorage creates the sessions table if it is missing, retrying with
+// backoff until it succeeds or ctx ends. Run it in the background: the
+// Functions host's readiness probe must not wait for storage.
+func (s *Service) EnsureStorage(ctx context.Context) {
+	for delay := time.Second; ; delay = min(2*delay, time.Minute) {
+		err := s.store.EnsureTable(ctx)
+		if err == nil {
+			return
+		}
+		s.cfg.Logger.Warn("creating the sessions table", "err", err, "retryIn", delay.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+// Ready reports whether the sign-in dependencies answer: the sessions table
+// exists and can be reached, and the sign-up/sign-in user flow's discovery
+// document can be had. Unlike a health check it does I/O, so it serves
+// start-up scripts and smoke tests, not the host's liveness probe.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return &NotReadyError{Dependency: "session table", Err: err}
+	}
+	if _, err := s.b2c.Metadata(ctx, s.cfg.SignUpSignInPolicy); err != nil {
+		return &NotReadyError{Dependency: "sign-in service", Err: err}
+	}
+	return nil
+}
+
+// NotReadyError names the dependency that Ready found not answering.
+type NotReadyError struct {
+	Dependency string
+	Err        error
+}
+
+func (e *NotReadyError) Error() string {
+	return "auth: " + e.Dependency + " not ready: " + e.Err.Error()
+}
+
+func (e *NotReadyError) Unwrap() error { return e.Err }
+
+// Sweep deletes expired sessions, token caches and pending sign-ins, and
+// says how many rows it removed. Run it on a timer.
+func (s *Service) Sweep(ctx context.Context) (int, error) { return s.store.Sweep(ctx) }

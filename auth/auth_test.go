@@ -32,7 +32,7 @@ func TestLocalPath(t *testing.T) {
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestFromEnv(t *testing.T) {
-	if _, err := auth.FromEnv(env(nil), nil); err == nil || !strings.Contains(err.Error(), "B2C_TENANT_NAME") {
+	if _, err := auth.FromEnv(env(nil), nil); err == nil || !strings.Contains(err.Error(), auth.EnvTenantName) {
 		t.Fatalf("FromEnv with nothing set: %v", err)
 	}
 	svc, err := auth.FromEnv(env(map[string]string{

@@ -1,137 +1,241 @@
 package auth
 
 import (
-	"context"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-
-	"github.com/b2c-functions-go/b2c-functions-go/internal/b2c"
-	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
-	"github.com/b2c-functions-go/b2c-functions-go/internal/session"
 )
 
-// FromEnv returns a Service configured from environment variables, the
-// same app settings the handler reads (see the README's Configuration), so
-// another Go module can put B2C sign-in in front of its own pages:
+// An EnvSetting is one environment variable that FromEnv reads.
+type EnvSetting struct {
+	Name        string
+	Description string
+	// Required settings must be set in every environment.
+	Required bool
+	// LocalOnly settings serve local development and tests; a deployment
+	// in Azure never sets them.
+	LocalOnly bool
+	// field is the Config field the setting fills, to name the setting
+	// in a *ConfigError.
+	field string
+}
+
+// Names of the environment variables FromEnv reads.
+const (
+	EnvTenantName          = "B2C_TENANT_NAME"
+	EnvTenantHost          = "B2C_TENANT_HOST"
+	EnvSignUpSignInPolicy  = "B2C_SIGNUP_SIGNIN_POLICY"
+	EnvProfileEditPolicy   = "B2C_PROFILE_EDIT_POLICY"
+	EnvPasswordResetPolicy = "B2C_PASSWORD_RESET_POLICY"
+	EnvClientID            = "B2C_CLIENT_ID"
+	EnvClientSecret        = "B2C_CLIENT_SECRET"
+	EnvCAFile              = "B2C_CA_FILE"
+	EnvPublicBaseURL       = "PUBLIC_BASE_URL"
+	EnvAPIScopes           = "API_SCOPES"
+	EnvTableConnection     = "SESSION_TABLE_CONNECTION_STRING"
+	EnvTableEndpoint       = "SESSION_TABLE_ENDPOINT"
+	EnvTableName           = "SESSION_TABLE_NAME"
+	EnvManagedIdentityID   = "AZURE_CLIENT_ID"
+	EnvIdleTimeout         = "SESSION_IDLE_TIMEOUT"
+	EnvAbsoluteTimeout     = "SESSION_ABSOLUTE_TIMEOUT"
+)
+
+// RedirectPath is the path of the redirect URI that FromEnv configures, the
+// Flask article's /getAToken.
+const RedirectPath = "/getAToken"
+
+// EnvSettings lists every variable FromEnv reads.
+var EnvSettings = []EnvSetting{
+	{Name: EnvTenantName, Required: true, field: "TenantName", Description: "B2C tenant name: contoso in contoso.onmicrosoft.com"},
+	{Name: EnvTenantHost, field: "TenantHost", Description: "host serving the user flows; default {tenant}.b2clogin.com, or a custom domain"},
+	{Name: EnvSignUpSignInPolicy, Required: true, field: "SignUpSignInPolicy", Description: "sign-up/sign-in user flow, e.g. B2C_1_signupsignin1"},
+	{Name: EnvProfileEditPolicy, field: "ProfileEditPolicy", Description: "profile-editing user flow; empty hides Edit profile"},
+	{Name: EnvPasswordResetPolicy, field: "PasswordResetPolicy", Description: "password-reset user flow started on AADB2C90118"},
+	{Name: EnvClientID, Required: true, field: "ClientID", Description: "application (client) ID registered in B2C"},
+	{Name: EnvClientSecret, Required: true, field: "ClientSecret", Description: "client secret; a Key Vault reference in Azure"},
+	{Name: EnvCAFile, LocalOnly: true, Description: "PEM file of extra CA certificates trusted for the B2C endpoints (the local emulator)"},
+	{Name: EnvPublicBaseURL, Required: true, field: "RedirectURL", Description: "the app's public origin, e.g. https://app.azurewebsites.net; redirect URIs are built from it, never from request headers"},
+	{Name: EnvAPIScopes, field: "Scopes", Description: "space-separated scopes of the API the app calls, consented to at sign-in"},
+	{Name: EnvTableConnection, LocalOnly: true, Description: "Table Storage connection string (Azurite)"},
+	{Name: EnvTableEndpoint, Description: "Table Storage endpoint, reached with a managed identity, e.g. https://acct.table.core.windows.net/"},
+	{Name: EnvTableName, Description: "table holding sessions; default sessions"},
+	{Name: EnvManagedIdentityID, Description: "client ID of the user-assigned managed identity"},
+	{Name: EnvIdleTimeout, field: "IdleTimeout", Description: "a session unused this long ends; default 1h"},
+	{Name: EnvAbsoluteTimeout, field: "AbsoluteTimeout", Description: "a session ends this long after sign-in; default 12h"},
+}
+
+// FromEnv returns a Service configured from environment variables (see
+// EnvSettings), so an app deployed with app settings needs no code of its
+// own to configure sign-in. Errors name the variable to fix.
 //
 //	svc, err := auth.FromEnv(os.Getenv, slog.Default())
-//	go svc.EnsureStorage(ctx)
-//	http.ListenAndServe(addr, svc.Sessions(mux))
 func FromEnv(getenv func(string) string, logger *slog.Logger) (*Service, error) {
-	cfg, err := config.Load(getenv)
+	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	return FromConfig(cfg, logger)
+	cfg.Logger = logger
+	return New(cfg)
 }
 
-// FromConfig returns a Service for a loaded configuration. It does no I/O,
-// so a cold start answers at once.
-func FromConfig(cfg *config.Config, logger *slog.Logger) (*Service, error) {
-	table, err := newTableClient(cfg)
-	if err != nil {
-		return nil, err
+// ConfigFromEnv reads and validates a Config from environment variables: the
+// table client (a connection string for Azurite, or an endpoint reached with
+// the managed identity), the HTTP client (trusting B2C_CA_FILE's
+// certificates too), and the redirect URL PUBLIC_BASE_URL + RedirectPath.
+// The caller may add a Logger, an ErrorHandler and the paths.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	for _, s := range EnvSettings {
+		if s.Required && get(s.Name) == "" {
+			return Config{}, fmt.Errorf("auth: %s is required (%s)", s.Name, s.Description)
+		}
 	}
-	httpClient, err := b2c.NewHTTPClient(cfg.CAFile, time.Hour)
-	if err != nil {
-		return nil, err
+	cfg := Config{
+		TenantName:          get(EnvTenantName),
+		TenantHost:          get(EnvTenantHost),
+		ClientID:            get(EnvClientID),
+		ClientSecret:        get(EnvClientSecret),
+		SignUpSignInPolicy:  get(EnvSignUpSignInPolicy),
+		ProfileEditPolicy:   get(EnvProfileEditPolicy),
+		PasswordResetPolicy: get(EnvPasswordResetPolicy),
+		Scopes:              strings.Fields(get(EnvAPIScopes)),
 	}
-	b2cClient, err := b2c.New(b2c.Config{
-		Tenant:       b2c.Tenant{Name: cfg.TenantName, Host: cfg.TenantHost},
-		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
-		Policies:     []string{cfg.SignUpSignInPolicy, cfg.ProfileEditPolicy, cfg.PasswordResetPolicy},
-		HTTPClient:   httpClient,
-	})
+	base, err := parseBaseURL(get(EnvPublicBaseURL))
 	if err != nil {
-		return nil, err
+		return Config{}, fmt.Errorf("auth: %s: %w", EnvPublicBaseURL, err)
 	}
-	store := session.NewStore(table, session.Options{IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout})
-	return newService(b2cClient, store, cfg, logger), nil
+	cfg.RedirectURL = base.JoinPath(RedirectPath).String()
+	for name, d := range map[string]*time.Duration{EnvIdleTimeout: &cfg.IdleTimeout, EnvAbsoluteTimeout: &cfg.AbsoluteTimeout} {
+		if v := get(name); v != "" {
+			if *d, err = time.ParseDuration(v); err != nil || *d <= 0 {
+				return Config{}, fmt.Errorf("auth: %s: %q is not a positive duration like 30m or 12h", name, v)
+			}
+		}
+	}
+	if cfg.Table, err = tableFromEnv(get); err != nil {
+		return Config{}, err
+	}
+	if cfg.HTTPClient, err = httpClientTrusting(get(EnvCAFile)); err != nil {
+		return Config{}, err
+	}
+	if _, err := cfg.withDefaults(); err != nil {
+		return Config{}, envError(err)
+	}
+	return cfg, nil
 }
 
-// newTableClient reaches Table Storage with a connection string (Azurite)
-// or, in Azure, an endpoint and a managed identity. Retries are tight: a
-// person is waiting on the page.
-func newTableClient(cfg *config.Config) (*aztables.Client, error) {
+// envError names the variable behind the first field a *ConfigError names.
+func envError(err error) error {
+	ce, _ := errors.AsType[*ConfigError](err)
+	for _, s := range EnvSettings {
+		if ce != nil && s.field == ce.Field {
+			return fmt.Errorf("auth: %s: %w", s.Name, ce.Err)
+		}
+	}
+	return err
+}
+
+// parseBaseURL accepts an origin: https, or http on localhost.
+func parseBaseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("%q is not an origin like https://app.example.com", s)
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && IsLoopback(u.Hostname())) {
+		return nil, fmt.Errorf("%q must be https (http only for localhost)", s)
+	}
+	u.Path = ""
+	return u, nil
+}
+
+// tableFromEnv reaches Table Storage with a connection string (Azurite) or,
+// in Azure, an endpoint and a managed identity. Retries are tight: a person
+// is waiting on the page.
+func tableFromEnv(get func(string) string) (*aztables.Client, error) {
+	name := get(EnvTableName)
+	if name == "" {
+		name = "sessions"
+	}
+	if err := validTableName(name); err != nil {
+		return nil, fmt.Errorf("auth: %s: %w", EnvTableName, err)
+	}
 	opts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 100 * time.Millisecond, MaxRetryDelay: time.Second, TryTimeout: 5 * time.Second},
 	}}
-	if cfg.TableConnection != "" {
-		svc, err := aztables.NewServiceClientFromConnectionString(cfg.TableConnection, opts)
+	conn, endpoint := get(EnvTableConnection), get(EnvTableEndpoint)
+	switch {
+	case conn == "" && endpoint == "":
+		return nil, fmt.Errorf("auth: %s: set it (or %s for Azurite)", EnvTableEndpoint, EnvTableConnection)
+	case conn != "" && endpoint != "":
+		return nil, fmt.Errorf("auth: %s: set it or %s, not both", EnvTableEndpoint, EnvTableConnection)
+	case conn != "":
+		svc, err := aztables.NewServiceClientFromConnectionString(conn, opts)
 		if err != nil {
-			return nil, fmt.Errorf("config: %s: %w", config.TableConnection, err)
+			// The SDK's error may quote the connection string, key included.
+			return nil, fmt.Errorf("auth: %s is not a Table Storage connection string", EnvTableConnection)
 		}
-		return svc.NewClient(cfg.TableName), nil
+		return svc.NewClient(name), nil
+	}
+	if u, err := url.Parse(endpoint); err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("auth: %s: %q is not an https URL (token credentials need https)", EnvTableEndpoint, endpoint)
 	}
 	var idOpts azidentity.ManagedIdentityCredentialOptions
-	if cfg.ManagedIdentityID != "" {
-		idOpts.ID = azidentity.ClientID(cfg.ManagedIdentityID)
+	if id := get(EnvManagedIdentityID); id != "" {
+		idOpts.ID = azidentity.ClientID(id)
 	}
 	cred, err := azidentity.NewManagedIdentityCredential(&idOpts)
 	if err != nil {
 		return nil, fmt.Errorf("auth: managed identity: %w", err)
 	}
-	svc, err := aztables.NewServiceClient(cfg.TableEndpoint, cred, opts)
+	svc, err := aztables.NewServiceClient(endpoint, cred, opts)
 	if err != nil {
-		return nil, fmt.Errorf("config: %s: %w", config.TableEndpoint, err)
+		return nil, fmt.Errorf("auth: %s: %w", EnvTableEndpoint, err)
 	}
-	return svc.NewClient(cfg.TableName), nil
+	return svc.NewClient(name), nil
 }
 
-// EnsureStorage creates the sessions table if it is missing, retrying with
-// backoff until it succeeds or ctx ends. Run it in the background: the
-// Functions host's readiness probe must not wait for storage.
-func (s *Service) EnsureStorage(ctx context.Context) {
-	for delay := time.Second; ; delay = min(2*delay, time.Minute) {
-		err := s.store.EnsureTable(ctx)
-		if err == nil {
-			return
-		}
-		s.log.Warn("creating the sessions table", "err", err, "retryIn", delay.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
+// validTableName follows Table Storage's rule: 3-63 alphanumerics, not
+// starting with a digit.
+func validTableName(s string) error {
+	ok := len(s) >= 3 && len(s) <= 63 && !(s[0] >= '0' && s[0] <= '9')
+	for _, r := range s {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 	}
-}
-
-// Ready reports whether the sign-in dependencies answer: the sessions table
-// exists and can be reached, and the sign-up/sign-in user flow's discovery
-// document can be had. Unlike a health check it does I/O, so it serves
-// start-up scripts and smoke tests, not the host's liveness probe.
-func (s *Service) Ready(ctx context.Context) error {
-	if err := s.store.Ping(ctx); err != nil {
-		return &NotReadyError{Dependency: "session table", Err: err}
-	}
-	if _, err := s.b2c.Metadata(ctx, s.cfg.SignUpSignInPolicy); err != nil {
-		return &NotReadyError{Dependency: "sign-in service", Err: err}
+	if !ok {
+		return fmt.Errorf("%q must be 3-63 letters and digits, not starting with a digit", s)
 	}
 	return nil
 }
 
-// NotReadyError names the dependency that Ready found not answering.
-type NotReadyError struct {
-	Dependency string
-	Err        error
+// httpClientTrusting returns the HTTP client for B2C: a timeout fit for a
+// page view and, for the local emulator, the extra CA certificates in
+// caFile.
+func httpClientTrusting(caFile string) (*http.Client, error) {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth: %s: %w", EnvCAFile, err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("auth: %s: no certificates in %q", EnvCAFile, caFile)
+		}
+		transport.TLSClientConfig.RootCAs = pool
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: transport}, nil
 }
-
-func (e *NotReadyError) Error() string {
-	return "auth: " + e.Dependency + " not ready: " + e.Err.Error()
-}
-
-func (e *NotReadyError) Unwrap() error { return e.Err }
-
-// Sweep deletes expired sessions, token caches and pending sign-ins, and
-// says how many rows it removed. Run it on a timer.
-func (s *Service) Sweep(ctx context.Context) (int, error) { return s.store.Sweep(ctx) }
-
-// Config is the configuration the Service runs with.
-func (s *Service) Config() *config.Config { return s.cfg }

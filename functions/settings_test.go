@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/b2c-functions-go/b2c-functions-go/auth"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
@@ -68,6 +69,16 @@ func TestLocalSettingsSample(t *testing.T) {
 		if _, ok := known[name]; !ok {
 			t.Errorf("the sample sets %s, which neither the host nor the handler reads", name)
 		}
+	}
+	// The CA file is written when the emulator starts, beside the app.
+	withoutCA := func(k string) string {
+		if k == auth.EnvCAFile {
+			return ""
+		}
+		return s.Values[k]
+	}
+	if _, err := auth.ConfigFromEnv(withoutCA); err != nil {
+		t.Errorf("the sample's sign-in settings: %v", err)
 	}
 	if _, err := config.Load(func(k string) string { return s.Values[k] }); err != nil {
 		t.Errorf("the handler refuses the sample: %v", err)

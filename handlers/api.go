@@ -20,17 +20,18 @@ type apiResult struct {
 // graphcall calls the configured API with an access token from the session's
 // token cache, as the article's /graphcall does.
 func (s *server) graphcall(w http.ResponseWriter, r *http.Request) error {
-	if s.cfg.APIEndpoint == "" {
-		return &auth.Error{Status: http.StatusNotFound, Title: "No API configured", Detail: "Set API_ENDPOINT and API_SCOPES to call an API."}
+	if s.endpoint == "" {
+		return &pageError{Status: http.StatusNotFound, Title: "No API configured", Detail: "This site calls no API."}
 	}
-	token, err := s.auth.AccessToken(r.Context(), s.cfg.APIScopes)
+	token, err := s.auth.AccessToken(r.Context(), s.scopes)
 	if errors.Is(err, auth.ErrSignInRequired) {
-		return s.auth.SignIn(w, r, r.URL.RequestURI())
+		s.auth.SignIn(w, r, r.URL.RequestURI())
+		return nil
 	}
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, s.cfg.APIEndpoint, nil)
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, s.endpoint, nil)
 	if err != nil {
 		return err
 	}
@@ -52,12 +53,12 @@ func (s *server) graphcall(w http.ResponseWriter, r *http.Request) error {
 		return apiFailed(fmt.Errorf("API answered non-JSON: %w", err))
 	}
 	p := s.newPage(r)
-	p.API = &apiResult{Endpoint: s.cfg.APIEndpoint, Status: resp.StatusCode, Body: pretty.String()}
+	p.API = &apiResult{Endpoint: s.endpoint, Status: resp.StatusCode, Body: pretty.String()}
 	s.render(w, r, http.StatusOK, "graphcall", p)
 	return nil
 }
 
 func apiFailed(err error) error {
-	return &auth.Error{Status: http.StatusBadGateway, Title: "API call failed",
-		Detail: "The API did not answer as expected. You are still signed in; please try again.", Err: err}
+	return &pageError{Status: http.StatusBadGateway, Title: "API call failed",
+		Detail: "The API did not answer as expected. You are still signed in; please try again.", err: err}
 }

@@ -58,5 +58,5 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) error {
-	return &auth.Error{Status: http.StatusNotFound, Title: "Page not found", Detail: "There is no page at this address."}
+	return &pageError{Status: http.StatusNotFound, Title: "Page not found", Detail: "There is no page at this address."}
 }

@@ -3,7 +3,7 @@ package handlers
 import (
 	"net/http"
 
-	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
+	"github.com/b2c-functions-go/b2c-functions-go/auth"
 )
 
 // A Route is one route of the app and the Azure Functions function whose
@@ -31,11 +31,12 @@ func (s *server) routes() []route {
 		{Route: Route{"anonymous", "GET", "/anonymous"}, h: s.handle(s.anonymous)},
 		{Route: Route{"healthz", "GET", "/healthz"}, h: http.HandlerFunc(healthz), sessionless: true},
 		{Route: Route{"readyz", "GET", "/readyz"}, h: http.HandlerFunc(s.readyz), sessionless: true},
-		{Route: Route{"login", "GET", "/login"}, h: s.handle(s.login)},
-		{Route: Route{"getAToken", "GET", config.RedirectPath}, h: s.handle(s.auth.Callback)},
+		// Sign-in's own handlers, on auth's default paths.
+		{Route: Route{"login", "GET", "/login"}, h: s.auth.SignInHandler()},
+		{Route: Route{"getAToken", "GET", auth.RedirectPath}, h: s.auth.CallbackHandler()},
 		{Route: Route{"logout", "GET", "/logout"}, h: s.handle(s.logoutPage)},
-		{Route: Route{"logout", "POST", "/logout"}, h: s.handle(s.auth.SignOut)},
-		{Route: Route{"editProfile", "GET", "/editProfile"}, h: s.auth.RequireSignIn(s.handle(s.auth.EditProfile))},
+		{Route: Route{"logout", "POST", "/logout"}, h: s.auth.SignOutHandler()},
+		{Route: Route{"editProfile", "GET", "/editProfile"}, h: s.auth.EditProfileHandler()},
 		{Route: Route{"private", "GET", "/private"}, h: s.auth.RequireSignIn(s.handle(s.private))},
 		{Route: Route{"graphcall", "GET", "/graphcall"}, h: s.auth.RequireSignIn(s.handle(s.graphcall))},
 		// The timer trigger: the host POSTs its invocation to /{function}.

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
-	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
-	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/logging"
 )
 
@@ -25,36 +23,61 @@ var templateFS embed.FS
 
 // Deps are what the server needs.
 type Deps struct {
-	Auth   *auth.Service
 	Logger *slog.Logger
 	// APIClient calls the protected API; it needs a timeout.
 	APIClient *http.Client
+	// APIEndpoint is the API /graphcall calls with a token for APIScopes;
+	// empty hides Call API.
+	APIEndpoint string
+	APIScopes   []string
+	// Localhost tells pages that the app runs on http://localhost, where
+	// some browsers need advice.
+	Localhost bool
 }
+
+// Server is the web layer. New parses its pages; Handler serves the app
+// with a sign-in service whose ErrorHandler is RenderError.
+type Server struct{ s *server }
 
 // server holds the dependencies the handlers share.
 type server struct {
-	auth  *auth.Service
-	cfg   *config.Config
-	log   *slog.Logger
-	api   *http.Client
-	pages map[string]*template.Template
-	css   template.CSS
-	csp   string
-	msal  string
+	auth      *auth.Service
+	log       *slog.Logger
+	api       *http.Client
+	endpoint  string
+	scopes    []string
+	localhost bool
+	pages     map[string]*template.Template
+	css       template.CSS
+	csp       string
+	msal      string
 }
 
-// NewServer returns the app's HTTP handler.
-func NewServer(d Deps) (http.Handler, error) {
-	s := &server{cfg: d.Auth.Config(), log: d.Logger, api: d.APIClient, msal: msalVersion()}
-	s.auth = d.Auth.WithErrorHandler(s.renderError)
+// New returns the web layer, ready to render errors.
+func New(d Deps) (*Server, error) {
+	s := &server{log: d.Logger, api: d.APIClient, endpoint: d.APIEndpoint, scopes: d.APIScopes, localhost: d.Localhost, msal: msalVersion()}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
+	return &Server{s}, nil
+}
+
+// RenderError is the app's auth.Config.ErrorHandler: every failure, of a
+// page or of sign-in, becomes a page here.
+func (srv *Server) RenderError(w http.ResponseWriter, r *http.Request, err error) {
+	srv.s.renderError(w, r, err)
+}
+
+// Handler returns the app's HTTP handler, signing in with svc. Call it once,
+// before serving.
+func (srv *Server) Handler(svc *auth.Service) http.Handler {
+	s := srv.s
+	s.auth = svc
 	h := s.handler()
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = s.securityHeaders(h)
 	h = s.logRequests(h)
-	return h, nil
+	return h
 }
 
 func (s *server) parseTemplates() error {
@@ -99,12 +122,12 @@ type page struct {
 	MSALVersion   string
 	// Page-specific values.
 	Claims string
-	Error  *auth.Error
+	Error  *pageError
 	API    *apiResult
 }
 
 func (s *server) newPage(r *http.Request) *page {
-	p := &page{ProfileEdit: s.auth.ProfileEditEnabled(), APIConfigured: s.cfg.APIEndpoint != "", CSS: s.css, MSALVersion: s.msal}
+	p := &page{ProfileEdit: s.auth.ProfileEditEnabled(), APIConfigured: s.endpoint != "", CSS: s.css, MSALVersion: s.msal}
 	p.User, _ = auth.UserFrom(r.Context())
 	return p
 }
@@ -132,27 +155,6 @@ func (s *server) handle(h handlerFunc) http.Handler {
 			s.renderError(w, r, err)
 		}
 	})
-}
-
-// renderError is the one place errors become pages. The visitor sees what
-// happened in words; the cause goes to the log, never to the page.
-func (s *server) renderError(w http.ResponseWriter, r *http.Request, err error) {
-	var e *auth.Error
-	if !errors.As(err, &e) {
-		e = &auth.Error{Status: http.StatusInternalServerError, Title: "Something went wrong",
-			Detail: "The request could not be completed. Please try again.", Err: err}
-	}
-	level := slog.LevelInfo
-	if e.Status >= 500 {
-		level = slog.LevelError
-	}
-	s.log.Log(r.Context(), level, "request failed", "status", e.Status, "err", err)
-	p := s.newPage(r)
-	p.Error = e
-	if e.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5")
-	}
-	s.render(w, r, e.Status, "auth_error", p)
 }
 
 func (s *server) securityHeaders(next http.Handler) http.Handler {

@@ -2,11 +2,6 @@ package handlers
 
 import "net/http"
 
-// login starts sign-in; ?next= names a local page to come back to.
-func (s *server) login(w http.ResponseWriter, r *http.Request) error {
-	return s.auth.SignIn(w, r, r.URL.Query().Get("next"))
-}
-
 // logoutPage shows a sign-out button: signing out is a POST from our own
 // page, so a cross-site link cannot sign anyone out.
 func (s *server) logoutPage(w http.ResponseWriter, r *http.Request) error {

@@ -304,7 +304,7 @@ func TestNoSignInLoop(t *testing.T) {
 	}
 	waitPastRefreshWindow(issued)
 	r := graphcall(t, app, c)
-	if r.Status != http.StatusBadGateway || !strings.Contains(r.Body, "No access token") {
+	if r.Status != http.StatusInternalServerError || !strings.Contains(r.Body, "This site is misconfigured") || !strings.Contains(app.Log.String(), "API_SCOPES") {
 		t.Fatalf("/graphcall with a revoked refresh token right after sign-in: %d %q", r.Status, r.Location)
 	}
 }

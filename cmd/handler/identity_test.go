@@ -102,7 +102,7 @@ func TestManagedIdentityReachesTableStorage(t *testing.T) {
 		app, _ := startHandlerProcess(t, bin, az, id)
 
 		r := do(t, newClient(t), "GET", app.URL+"/login", nil)
-		if r.Status != http.StatusInternalServerError || !strings.Contains(r.Body, "Something went wrong") {
+		if r.Status != http.StatusInternalServerError || !strings.Contains(r.Body, "This site is misconfigured") {
 			t.Fatalf("GET /login with a refused token: %d, want 500\n%s", r.Status, r.Body)
 		}
 		if h := do(t, newClient(t), "GET", app.URL+"/healthz", nil); h.Status != 200 {

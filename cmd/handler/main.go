@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -37,20 +38,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	logger := logging.New(stdout, cfg.LogLevel)
-
-	svc, err := auth.FromConfig(cfg, logger)
+	authCfg, err := auth.ConfigFromEnv(getenv)
 	if err != nil {
 		return err
 	}
-	h, err := handlers.NewServer(handlers.Deps{
-		Auth:      svc,
-		Logger:    logger,
-		APIClient: &http.Client{Timeout: 10 * time.Second},
+	logger := logging.New(stdout, cfg.LogLevel)
+	redirect, _ := url.Parse(authCfg.RedirectURL) // validated
+	web, err := handlers.New(handlers.Deps{
+		Logger:      logger,
+		APIClient:   &http.Client{Timeout: 10 * time.Second},
+		APIEndpoint: cfg.APIEndpoint,
+		APIScopes:   cfg.APIScopes,
+		Localhost:   auth.IsLoopback(redirect.Hostname()),
 	})
 	if err != nil {
 		return err
 	}
+	authCfg.Logger, authCfg.ErrorHandler = logger, web.RenderError
+	svc, err := auth.New(authCfg)
+	if err != nil {
+		return err
+	}
+	h := web.Handler(svc)
 
 	// The table is created in the background: the host's readiness probe
 	// must be answered before any dependency is warm.
@@ -61,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	server := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("listening", "addr", ln.Addr().String(), "redirectURI", cfg.RedirectURI())
+	logger.Info("listening", "addr", ln.Addr().String(), "redirectURI", authCfg.RedirectURL)
 	errc := make(chan error, 1)
 	go func() { errc <- server.Serve(ln) }()
 	select {

@@ -6,14 +6,10 @@ package b2c
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -24,8 +20,7 @@ import (
 )
 
 // Tenant names a B2C tenant and the host that serves its user flows.
-// Authorities are built here and nowhere else, so another kind of authority
-// (Entra External ID has no policy in the path) is a change to one type.
+// Authorities are built here and nowhere else.
 type Tenant struct {
 	Name string // contoso, for contoso.onmicrosoft.com
 	Host string // contoso.b2clogin.com, or a custom domain
@@ -44,8 +39,10 @@ type Config struct {
 	ClientSecret string
 	// Policies are the user flows the app may start.
 	Policies []string
-	// HTTPClient reaches B2C; NewHTTPClient builds the usual one.
+	// HTTPClient reaches B2C; the Client adds its discovery cache to it.
 	HTTPClient *http.Client
+	// DiscoveryTTL is how long a discovery document is kept; default 1h.
+	DiscoveryTTL time.Duration
 	// Now is the clock that ID tokens are checked against.
 	Now func() time.Time
 }
@@ -53,31 +50,24 @@ type Config struct {
 // Client runs sign-ins for one app registration. It is safe for concurrent
 // use; the MSAL clients it builds are per call, bound to one token cache.
 type Client struct {
-	tenant   Tenant
-	clientID string
-	cred     confidential.Credential
-	http     *http.Client
-	now      func() time.Time
-	policies map[string]*policy
+	tenant    Tenant
+	clientID  string
+	cred      confidential.Credential
+	http      *http.Client // through the discovery cache
+	keysHTTP  *http.Client // key sets: not cached, statuses as errors
+	discovery *discoveryCache
+	now       func() time.Time
+	policies  map[string]*policy
 }
 
-// policy is one user flow with its metadata and long-lived key set, both
-// set once under mu.
+// policy is one user flow with the verifier for the issuer and key set its
+// discovery document names; the verifier is rebuilt only when those change.
 type policy struct {
 	name string
 
 	mu       sync.Mutex
-	meta     *Metadata
+	meta     Metadata // what verifier was built from
 	verifier *oidc.IDTokenVerifier
-}
-
-// Metadata is the part of a user flow's discovery document the app uses.
-type Metadata struct {
-	Issuer                string `json:"issuer"`
-	AuthorizationEndpoint string `json:"authorization_endpoint"`
-	TokenEndpoint         string `json:"token_endpoint"`
-	JWKSURI               string `json:"jwks_uri"`
-	EndSessionEndpoint    string `json:"end_session_endpoint"`
 }
 
 // New returns a Client. It does no I/O: discovery happens on first use, so a
@@ -87,13 +77,24 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("b2c: %w", err)
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = http.DefaultClient
+	base := cfg.HTTPClient
+	if base == nil {
+		base = &http.Client{Timeout: 10 * time.Second}
+	}
+	next := base.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	if cfg.DiscoveryTTL == 0 {
+		cfg.DiscoveryTTL = time.Hour
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Client{tenant: cfg.Tenant, clientID: cfg.ClientID, cred: cred, http: cfg.HTTPClient, now: cfg.Now, policies: map[string]*policy{}}
+	c := &Client{tenant: cfg.Tenant, clientID: cfg.ClientID, cred: cred, now: cfg.Now, policies: map[string]*policy{}}
+	c.discovery = &discoveryCache{next: next, ttl: cfg.DiscoveryTTL, now: time.Now, docs: map[string]*cachedDoc{}}
+	c.http = &http.Client{Timeout: base.Timeout, Jar: base.Jar, Transport: c.discovery}
+	c.keysHTTP = &http.Client{Timeout: base.Timeout, Transport: keyFetchErrors{next: next}}
 	for _, name := range cfg.Policies {
 		if name != "" {
 			c.policies[strings.ToLower(name)] = &policy{name: name}
@@ -102,48 +103,18 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// NewHTTPClient returns the HTTP client for B2C: a timeout fit for a page
-// view, discovery documents memoised for ttl (MSAL clients are per request
-// and would otherwise fetch them on every call), and, for the local
-// emulator, the extra CA certificates in caFile.
-func NewHTTPClient(caFile string, ttl time.Duration) (*http.Client, error) {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("b2c: reading CA file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("b2c: no certificates in %q", caFile)
-		}
-		transport.TLSClientConfig.RootCAs = pool
-	}
-	return &http.Client{
-		Timeout:   10 * time.Second,
-		Transport: &discoveryCache{next: transport, ttl: ttl, now: time.Now, docs: map[string]cachedDoc{}},
-	}, nil
-}
-
 func (c *Client) policy(name string) (*policy, error) {
 	p, ok := c.policies[strings.ToLower(name)]
 	if !ok {
-		return nil, fmt.Errorf("b2c: unknown user flow %q", name)
+		return nil, fmt.Errorf("%w: unknown user flow %q", ErrMisconfigured, name)
 	}
 	return p, nil
 }
 
-// MSAL returns an MSAL client for a user flow whose token cache is tc.
+// msal returns an MSAL client for a user flow whose token cache is tc.
 // MSAL's docs advise a client per user: one shared client with a
 // partitioned cache mixes up users under concurrency.
-func (c *Client) MSAL(policyName string, tc cache.ExportReplace) (confidential.Client, error) {
-	p, err := c.policy(policyName)
-	if err != nil {
-		return confidential.Client{}, err
-	}
+func (c *Client) msal(p *policy, tc cache.ExportReplace) (confidential.Client, error) {
 	opts := []confidential.Option{
 		// B2C hosts are unknown to Entra instance discovery; it would fail.
 		confidential.WithInstanceDiscovery(false),
@@ -154,81 +125,71 @@ func (c *Client) MSAL(policyName string, tc cache.ExportReplace) (confidential.C
 	}
 	cl, err := confidential.New(c.tenant.Authority(p.name), c.clientID, c.cred, opts...)
 	if err != nil {
-		return confidential.Client{}, fmt.Errorf("b2c: %w", err)
+		return confidential.Client{}, fmt.Errorf("b2c: %w: %v", ErrMisconfigured, err)
 	}
 	return cl, nil
 }
 
-// Metadata returns a user flow's discovery document.
+// Metadata returns a user flow's discovery document, from the cache that
+// MSAL's requests go through too.
 func (c *Client) Metadata(ctx context.Context, policyName string) (*Metadata, error) {
-	p, err := c.discovered(ctx, policyName)
-	if err != nil {
-		return nil, err
-	}
-	return p.meta, nil
-}
-
-// discovered returns the user flow with its metadata and verifier. The
-// fetch happens outside the lock, so a slow B2C does not queue requests
-// behind each other; the first result to arrive is kept for good.
-func (c *Client) discovered(ctx context.Context, policyName string) (*policy, error) {
 	p, err := c.policy(policyName)
 	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	done := p.meta != nil
-	p.mu.Unlock()
-	if done {
-		return p, nil
+	return c.metadata(ctx, p)
+}
+
+func (c *Client) metadata(ctx context.Context, p *policy) (*Metadata, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.tenant.Authority(p.name)+"/v2.0/.well-known/openid-configuration", nil)
+	if err != nil {
+		return nil, fmt.Errorf("b2c: %w: %v", ErrMisconfigured, err)
 	}
-	m, err := c.fetchMetadata(ctx, p.name)
+	m, err := c.discovery.metadata(req)
+	if err != nil {
+		return nil, fmt.Errorf("b2c: user flow %q: %w", p.name, err)
+	}
+	return m, nil
+}
+
+// verifier returns the ID token verifier of a user flow, for the issuer and
+// key set its current discovery document names.
+func (c *Client) verifier(ctx context.Context, p *policy) (*oidc.IDTokenVerifier, error) {
+	m, err := c.metadata(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.meta == nil {
-		// The key set lives as long as the process: it refetches keys when
-		// a token names an unknown key ID, which is how B2C key rotation
-		// reaches us.
-		keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), c.http), m.JWKSURI)
-		p.verifier = oidc.NewVerifier(m.Issuer, keys, &oidc.Config{
+	if p.verifier == nil || p.meta.Issuer != m.Issuer || p.meta.JWKSURI != m.JWKSURI {
+		// The key set lives as long as the document names it: it refetches
+		// keys when a token names an unknown key ID, which is how B2C key
+		// rotation reaches us.
+		remote := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), c.keysHTTP), m.JWKSURI)
+		p.verifier = oidc.NewVerifier(m.Issuer, keySet{remote}, &oidc.Config{
 			ClientID:             c.clientID,
 			SupportedSigningAlgs: []string{oidc.RS256},
 			Now:                  c.now,
 		})
-		p.meta = m
+		p.meta = *m
 	}
-	return p, nil
+	return p.verifier, nil
 }
 
-func (c *Client) fetchMetadata(ctx context.Context, policyName string) (*Metadata, error) {
-	u := c.tenant.Authority(policyName) + "/v2.0/.well-known/openid-configuration"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("b2c: %w", err)
+// keySet passes a failure to fetch keys back to Verify through the context:
+// go-oidc's verifier flattens it to text.
+type keySet struct{ remote *oidc.RemoteKeySet }
+
+type fetchErrKey struct{}
+
+func (k keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	payload, err := k.remote.VerifySignature(ctx, jwt)
+	if transportFailure(err) {
+		if slot, ok := ctx.Value(fetchErrKey{}).(*error); ok {
+			*slot = err
+		}
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("b2c: discovery for %q: %w", policyName, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("b2c: discovery for %q: %w", policyName, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("b2c: discovery for %q: status %d", policyName, resp.StatusCode)
-	}
-	var m Metadata
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, fmt.Errorf("b2c: discovery for %q: %w", policyName, err)
-	}
-	if m.Issuer == "" || m.JWKSURI == "" || m.AuthorizationEndpoint == "" {
-		return nil, fmt.Errorf("b2c: discovery for %q lacks issuer, jwks_uri or authorization_endpoint", policyName)
-	}
-	return &m, nil
+	return payload, err
 }
 
 // EndSessionURL is where the browser goes to sign out at B2C, taken from
@@ -239,11 +200,11 @@ func (c *Client) EndSessionURL(ctx context.Context, policyName, postLogoutRedire
 		return "", err
 	}
 	if m.EndSessionEndpoint == "" {
-		return "", fmt.Errorf("b2c: user flow %q has no end_session_endpoint", policyName)
+		return "", fmt.Errorf("b2c: user flow %q: %w: no end_session_endpoint", policyName, ErrMisconfigured)
 	}
 	u, err := url.Parse(m.EndSessionEndpoint)
 	if err != nil {
-		return "", fmt.Errorf("b2c: end_session_endpoint: %w", err)
+		return "", fmt.Errorf("b2c: end_session_endpoint: %w: %v", ErrMisconfigured, err)
 	}
 	q := u.Query()
 	q.Set("post_logout_redirect_uri", postLogoutRedirectURI)
@@ -254,5 +215,55 @@ func (c *Client) EndSessionURL(ctx context.Context, policyName, postLogoutRedire
 	return u.String(), nil
 }
 
-// ErrUnreachable wraps failures to reach B2C at all.
-var ErrUnreachable = errors.New("b2c: identity provider unreachable")
+// AcquireTokenSilent returns an access token for scopes from the token cache
+// tc, for the account accountID of a user flow, refreshing it when MSAL says
+// so. ErrNoAccount and ErrRefused mean the user must sign in again.
+func (c *Client) AcquireTokenSilent(ctx context.Context, policyName, accountID string, scopes []string, tc cache.ExportReplace) (string, error) {
+	p, err := c.policy(policyName)
+	if err != nil {
+		return "", err
+	}
+	// Discovery first, from the cache: MSAL flattens its own discovery
+	// failures to text.
+	if _, err := c.metadata(ctx, p); err != nil {
+		return "", err
+	}
+	rc := &recordingCache{ExportReplace: tc}
+	cl, err := c.msal(p, rc)
+	if err != nil {
+		return "", err
+	}
+	acc, err := cl.Account(ctx, accountID)
+	if err != nil || acc.HomeAccountID == "" {
+		return "", ErrNoAccount
+	}
+	res, err := cl.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acc))
+	switch {
+	case err == nil:
+		return res.AccessToken, nil
+	case rc.err != nil:
+		// The cache's own failure (a lost race, storage down) is the
+		// caller's to handle: pass it on as it is.
+		return "", rc.err
+	}
+	err = msalError("silent token", err)
+	if _, ok := errors.AsType[*statusError](err); ok {
+		return "", fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	return "", err
+}
+
+// recordingCache remembers the error of the last failed Export, which MSAL
+// passes back inside its own.
+type recordingCache struct {
+	cache.ExportReplace
+	err error
+}
+
+func (r *recordingCache) Export(ctx context.Context, m cache.Marshaler, h cache.ExportHints) error {
+	err := r.ExportReplace.Export(ctx, m, h)
+	if err != nil {
+		r.err = err
+	}
+	return err
+}

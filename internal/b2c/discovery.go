@@ -2,6 +2,8 @@ package b2c
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -9,53 +11,106 @@ import (
 	"time"
 )
 
-// discoveryCache memoises OpenID Connect discovery documents. MSAL Go
-// fetches the document for every new client, and the app builds a client
-// per request. Key sets are NOT cached here: go-oidc refetches them on an
-// unknown key ID to follow key rotation.
+// Metadata is the part of a user flow's discovery document the app uses
+// (OpenID Connect Discovery 1.0 §3).
+type Metadata struct {
+	Issuer                string `json:"issuer"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	JWKSURI               string `json:"jwks_uri"`
+	EndSessionEndpoint    string `json:"end_session_endpoint"`
+}
+
+// discoveryCache is the one cache of discovery documents. It serves MSAL Go,
+// which fetches the document for every new client (and the app builds a
+// client per request), as an http.RoundTripper, and the app's own reads of
+// the same documents, parsed once per fetch. Key sets are NOT cached here:
+// go-oidc refetches them on an unknown key ID to follow key rotation.
 type discoveryCache struct {
 	next http.RoundTripper
 	ttl  time.Duration
 	now  func() time.Time
 
 	mu   sync.Mutex
-	docs map[string]cachedDoc
+	docs map[string]*cachedDoc
 }
 
 type cachedDoc struct {
 	body    []byte
 	header  http.Header
+	meta    Metadata
 	expires time.Time
 }
 
+func isDiscovery(req *http.Request) bool {
+	return req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/.well-known/openid-configuration")
+}
+
 func (d *discoveryCache) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet || !strings.HasSuffix(req.URL.Path, "/.well-known/openid-configuration") {
+	if !isDiscovery(req) {
 		return d.next.RoundTrip(req)
 	}
+	doc, resp, err := d.get(req)
+	if doc == nil {
+		return resp, err
+	}
+	return doc.response(req), nil
+}
+
+// get returns the cached document for req, fetching it when it is missing
+// or expired. When the fetch does not give a usable document, it returns
+// the response (for MSAL) or the error instead.
+func (d *discoveryCache) get(req *http.Request) (*cachedDoc, *http.Response, error) {
 	key := strings.ToLower(req.URL.String())
 	d.mu.Lock()
 	doc, ok := d.docs[key]
 	d.mu.Unlock()
 	if ok && d.now().Before(doc.expires) {
-		return doc.response(req), nil
+		return doc, nil, nil
 	}
 	resp, err := d.next.RoundTrip(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		return resp, err
+		return nil, resp, err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	doc = cachedDoc{body: body, header: resp.Header.Clone(), expires: d.now().Add(d.ttl)}
+	doc = &cachedDoc{body: body, header: resp.Header.Clone(), expires: d.now().Add(d.ttl)}
+	if err := json.Unmarshal(body, &doc.meta); err != nil {
+		return nil, nil, fmt.Errorf("b2c: discovery document %s: %w", req.URL.Redacted(), err)
+	}
 	d.mu.Lock()
 	d.docs[key] = doc
 	d.mu.Unlock()
-	return doc.response(req), nil
+	return doc, nil, nil
 }
 
-func (doc cachedDoc) response(req *http.Request) *http.Response {
+// metadata returns the parsed discovery document at url.
+func (d *discoveryCache) metadata(req *http.Request) (*Metadata, error) {
+	doc, resp, err := d.get(req)
+	switch {
+	case err != nil && transportFailure(err):
+		return nil, fmt.Errorf("%w: discovery: %v", ErrUnreachable, transportCause(err))
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrMisconfigured, err)
+	case doc == nil:
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			return nil, fmt.Errorf("%w: discovery answered %d", ErrUnreachable, resp.StatusCode)
+		}
+		// B2C answers 4xx for a user flow the tenant does not have.
+		return nil, fmt.Errorf("%w: discovery document %s answered %d", ErrMisconfigured, req.URL.Redacted(), resp.StatusCode)
+	}
+	m := doc.meta
+	if m.Issuer == "" || m.JWKSURI == "" || m.AuthorizationEndpoint == "" {
+		return nil, fmt.Errorf("%w: discovery document %s lacks issuer, jwks_uri or authorization_endpoint", ErrMisconfigured, req.URL.Redacted())
+	}
+	return &m, nil
+}
+
+func (doc *cachedDoc) response(req *http.Request) *http.Response {
 	return &http.Response{
 		Status:        "200 OK",
 		StatusCode:    http.StatusOK,
@@ -67,4 +122,18 @@ func (doc cachedDoc) response(req *http.Request) *http.Response {
 		ContentLength: int64(len(doc.body)),
 		Request:       req,
 	}
+}
+
+// keyFetchErrors turns a key set answered with a status other than 200 into
+// a Go error, so go-oidc's key set returns it wrapped (and a 503 from B2C
+// reads as "unreachable", not as a bad token).
+type keyFetchErrors struct{ next http.RoundTripper }
+
+func (k keyFetchErrors) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := k.next.RoundTrip(req)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("b2c: key set answered %d", resp.StatusCode)
+	}
+	return resp, err
 }

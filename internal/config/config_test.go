@@ -1,31 +1,20 @@
 package config
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/b2c-functions-go/b2c-functions-go/auth"
 )
 
-func valid() map[string]string {
-	return map[string]string{
-		TenantName:         "contoso",
-		SignUpSignInPolicy: "B2C_1_signupsignin1",
-		ClientID:           "11111111-2222-4333-8444-555555555555",
-		ClientSecret:       "s3cret",
-		PublicBaseURL:      "https://app.example.com",
-		TableEndpoint:      "https://acct.table.core.windows.net/",
-	}
-}
-
 func TestLoadDefaults(t *testing.T) {
-	env := valid()
-	c, err := Load(func(k string) string { return env[k] })
+	c, err := Load(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TenantHost != "contoso.b2clogin.com" || c.TableName != "sessions" || c.Port != "8080" ||
-		c.IdleTimeout != time.Hour || c.AbsoluteTimeout != 12*time.Hour || c.RedirectURI() != "https://app.example.com/getAToken" {
-		t.Fatalf("defaults: %+v, redirect %q", c, c.RedirectURI())
+	if c.Port != "8080" || c.LogLevel != slog.LevelInfo || c.APIEndpoint != "" {
+		t.Fatalf("defaults: %+v", c)
 	}
 }
 
@@ -35,31 +24,14 @@ func TestLoadRejects(t *testing.T) {
 		name, value string
 		extra       map[string]string
 	}{
-		{TenantName, "", nil},
-		{TenantName, "con/toso", nil},
-		{ClientSecret, "", nil},
-		{TenantHost, "https://login.example.com", nil},
-		{SignUpSignInPolicy, "B2C 1", nil},
-		{PublicBaseURL, "http://app.example.com", nil}, // http only for localhost
-		{PublicBaseURL, "https://app.example.com/sub", nil},
-		{PublicBaseURL, "app.example.com", nil},
-		{APIEndpoint, "ftp://api", map[string]string{APIScopes: "s"}},
-		{APIEndpoint, "http://api.example.com/", map[string]string{APIScopes: "s"}}, // the bearer token in clear
-		{APIScopes, "", map[string]string{APIEndpoint: "https://api.example.com/"}},
-		{TableEndpoint, "http://acct.table.core.windows.net/", nil},
-		{TableEndpoint, "", nil},
-		{TableConnection, "UseDevelopmentStorage=true", nil}, // both set
-		{TableName, "1sessions", nil},
-		{TableName, "se", nil},
-		{IdleTimeout, "forever", nil},
-		{IdleTimeout, "24h", nil}, // longer than the absolute timeout
-		{AbsoluteTimeout, "-1h", nil},
+		{APIEndpoint, "ftp://api", map[string]string{auth.EnvAPIScopes: "s"}},
+		{APIEndpoint, "http://api.example.com/", map[string]string{auth.EnvAPIScopes: "s"}}, // the bearer token in clear
+		{auth.EnvAPIScopes, "", map[string]string{APIEndpoint: "https://api.example.com/"}},
 		{LogLevel, "verbose", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
-			env := valid()
-			env[tt.name] = tt.value
+			env := map[string]string{tt.name: tt.value}
 			for k, v := range tt.extra {
 				env[k] = v
 			}
@@ -71,10 +43,23 @@ func TestLoadRejects(t *testing.T) {
 	}
 }
 
-func TestLocalhostMayUseHTTP(t *testing.T) {
-	env := valid()
-	env[PublicBaseURL] = "http://localhost:7071"
+func TestLocalAPIMayUseHTTP(t *testing.T) {
+	env := map[string]string{APIEndpoint: "http://127.0.0.1:9090/", auth.EnvAPIScopes: "s"}
 	if _, err := Load(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Settings holds every variable once: auth's and the handler's own.
+func TestSettingsListed(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Settings {
+		if seen[s.Name] || s.Description == "" {
+			t.Errorf("setting %q repeated or undescribed", s.Name)
+		}
+		seen[s.Name] = true
+	}
+	if len(Settings) != len(auth.EnvSettings)+len(own) {
+		t.Fatalf("%d settings, want %d", len(Settings), len(auth.EnvSettings)+len(own))
 	}
 }

@@ -9,16 +9,22 @@
 package session
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 )
 
@@ -34,6 +40,13 @@ var (
 	ErrUnavailable = errors.New("session: table storage unavailable")
 	// ErrTooLarge reports a token cache larger than one entity can hold.
 	ErrTooLarge = errors.New("session: token cache too large for one table entity")
+	// ErrRefused reports that Table Storage refused the request for good,
+	// such as a 403 when the identity lacks its role: a configuration
+	// error, not an outage.
+	ErrRefused = errors.New("session: table storage refused the request")
+	// ErrBindingMismatch reports a pending sign-in taken with a binding
+	// other than the one it was stored with. The pending sign-in is kept.
+	ErrBindingMismatch = errors.New("session: pending sign-in bound to another browser")
 )
 
 // Row keys inside a session's or a pending sign-in's partition.
@@ -108,18 +121,51 @@ func tableNotFound(err error) bool {
 }
 
 // batchErrorCode is the storage error code of a failed transaction, which
-// answers 202 with the real status and code only in the multipart body.
+// answers 202 with the failed operation's status and code only inside its
+// multipart body ("Performing entity group transactions").
 func batchErrorCode(err error) string {
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) || re.StatusCode != http.StatusAccepted {
+	re, ok := errors.AsType[*azcore.ResponseError](err)
+	if !ok || re.StatusCode != http.StatusAccepted || re.RawResponse == nil {
 		return ""
 	}
-	_, rest, ok := strings.Cut(re.Error(), `"code":"`)
-	if !ok {
+	body, err := runtime.Payload(re.RawResponse)
+	if err != nil {
 		return ""
 	}
-	code, _, _ := strings.Cut(rest, `"`)
-	return code
+	batch, err := multipartReader(re.RawResponse.Header.Get("Content-Type"), bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	changeset, err := batch.NextPart()
+	if err != nil {
+		return ""
+	}
+	parts, err := multipartReader(changeset.Header.Get("Content-Type"), changeset)
+	if err != nil {
+		return ""
+	}
+	for part, err := parts.NextPart(); err == nil; part, err = parts.NextPart() {
+		resp, err := http.ReadResponse(bufio.NewReader(part), nil)
+		if err != nil || resp.StatusCode < 400 {
+			continue
+		}
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"odata.error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&e)
+		return e.Error.Code
+	}
+	return ""
+}
+
+func multipartReader(contentType string, r io.Reader) (*multipart.Reader, error) {
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return nil, err
+	}
+	return multipart.NewReader(r, params["boundary"]), nil
 }
 
 // A Session is a loaded session.
@@ -396,7 +442,7 @@ func (s *Store) PutPending(ctx context.Context, state string, data []byte, bindi
 		return err
 	}
 	keys := st.derive(rowPending)
-	hash := sha256.Sum256([]byte(binding))
+	hash := bindingHash(binding)
 	row, err := marshalEntity(keys.partition, rowPending, map[string]any{
 		"Expires": aztables.EDMDateTime(s.now().UTC().Add(PendingLifetime)),
 		"Binding": aztables.EDMBinary(hash[:]),
@@ -412,40 +458,49 @@ func (s *Store) PutPending(ctx context.Context, state string, data []byte, bindi
 	return classify("put pending sign-in", err)
 }
 
-// TakePending consumes a pending sign-in: the first caller gets it, every
-// later one ErrNotFound, so a callback cannot be replayed. It returns the
-// SHA-256 of the binding cookie it was stored with.
-func (s *Store) TakePending(ctx context.Context, state string) (data []byte, bindingHash []byte, err error) {
+// TakePending consumes a pending sign-in started by the browser holding
+// binding: the first caller gets it, every later one ErrNotFound, so a
+// callback cannot be replayed. The binding is checked before the row is
+// consumed, so someone who learnt a victim's state (it is in URLs and
+// history) cannot cancel the victim's sign-in: they get ErrBindingMismatch
+// and the row stays.
+func (s *Store) TakePending(ctx context.Context, state, binding string) ([]byte, error) {
 	st, err := parseSecret(state)
 	if err != nil {
-		return nil, nil, ErrNotFound
+		return nil, ErrNotFound
 	}
 	keys := st.derive(rowPending)
 	resp, err := s.table.GetEntity(ctx, keys.partition, rowPending, nil)
 	if err != nil {
-		return nil, nil, classify("take pending sign-in", err)
-	}
-	// Delete with the ETag: of two concurrent callbacks only one wins.
-	if _, err := s.table.DeleteEntity(ctx, keys.partition, rowPending, &aztables.DeleteEntityOptions{IfMatch: &resp.ETag}); err != nil {
-		if err := classify("take pending sign-in", err); errors.Is(err, ErrStale) {
-			return nil, nil, ErrNotFound
-		} else {
-			return nil, nil, err
-		}
+		return nil, classify("take pending sign-in", err)
 	}
 	var e aztables.EDMEntity
 	if err := json.Unmarshal(resp.Value, &e); err != nil {
-		return nil, nil, fmt.Errorf("session: decoding pending row: %w", err)
+		return nil, fmt.Errorf("session: decoding pending row: %w", err)
 	}
 	if !s.now().Before(timeProp(e, "Expires")) {
-		return nil, nil, ErrNotFound
+		return nil, ErrNotFound
 	}
-	data, err = keys.open(rowPending, binaryProp(e, "Data"))
+	data, err := keys.open(rowPending, binaryProp(e, "Data"))
 	if err != nil {
-		return nil, nil, ErrNotFound
+		return nil, ErrNotFound
 	}
-	return data, binaryProp(e, "Binding"), nil
+	// Login CSRF (RFC 6749 §10.12): constant time, on the hash only.
+	if sum := bindingHash(binding); subtle.ConstantTimeCompare(sum[:], binaryProp(e, "Binding")) != 1 {
+		return nil, ErrBindingMismatch
+	}
+	// Delete with the ETag: of two concurrent callbacks only one wins.
+	if _, err := s.table.DeleteEntity(ctx, keys.partition, rowPending, &aztables.DeleteEntityOptions{IfMatch: &resp.ETag}); err != nil {
+		if err := classify("take pending sign-in", err); !errors.Is(err, ErrStale) {
+			return nil, err
+		}
+		return nil, ErrNotFound
+	}
+	return data, nil
 }
+
+// bindingHash is what a pending row keeps of its binding cookie.
+func bindingHash(binding string) [sha256.Size]byte { return sha256.Sum256([]byte(binding)) }
 
 // list calls fn for each entity that opts select, page by page.
 func (s *Store) list(ctx context.Context, op string, opts *aztables.ListEntitiesOptions, fn func(aztables.EDMEntity) error) error {
@@ -505,9 +560,7 @@ func classify(op string, err error) error {
 		case 408, 429:
 		default:
 			if re.StatusCode >= 400 && re.StatusCode < 500 {
-				// Refused for good (403: the identity lacks its role):
-				// a configuration error, not an outage.
-				return fmt.Errorf("session: %s: %w", op, err)
+				return fmt.Errorf("session: %s: %w: %w", op, ErrRefused, err)
 			}
 		}
 	}

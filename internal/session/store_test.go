@@ -214,17 +214,23 @@ func putPending(t *testing.T, store *session.Store, data, binding string) (state
 func TestPendingConsumedOnce(t *testing.T) {
 	store, _, clk := newStore(t)
 	state := putPending(t, store, "nonce+verifier", "binding-cookie")
-	data, hash, err := store.TakePending(ctx(t), state)
-	if err != nil || string(data) != "nonce+verifier" || len(hash) != 32 {
-		t.Fatalf("TakePending = %q, %x, %v", data, hash, err)
+	// Another browser, or none, neither gets nor cancels the sign-in.
+	for _, other := range []string{"another-cookie", ""} {
+		if _, err := store.TakePending(ctx(t), state, other); !errors.Is(err, session.ErrBindingMismatch) {
+			t.Fatalf("TakePending with binding %q: err = %v, want ErrBindingMismatch", other, err)
+		}
 	}
-	if _, _, err := store.TakePending(ctx(t), state); !errors.Is(err, session.ErrNotFound) {
+	data, err := store.TakePending(ctx(t), state, "binding-cookie")
+	if err != nil || string(data) != "nonce+verifier" {
+		t.Fatalf("TakePending = %q, %v", data, err)
+	}
+	if _, err := store.TakePending(ctx(t), state, "binding-cookie"); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("second TakePending: err = %v, want ErrNotFound", err)
 	}
 
 	expired := putPending(t, store, "x", "b")
 	clk.Add(session.PendingLifetime + time.Second)
-	if _, _, err := store.TakePending(ctx(t), expired); !errors.Is(err, session.ErrNotFound) {
+	if _, err := store.TakePending(ctx(t), expired, "b"); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("expired TakePending: err = %v, want ErrNotFound", err)
 	}
 }
@@ -237,7 +243,7 @@ func TestPendingRace(t *testing.T) {
 	results := make(chan error, 8)
 	for range 8 {
 		wg.Go(func() {
-			_, _, err := store.TakePending(ctx(t), state)
+			_, err := store.TakePending(ctx(t), state, "b")
 			results <- err
 		})
 	}
