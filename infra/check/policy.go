@@ -35,10 +35,19 @@ var builtInRoles = map[string]string{
 	"4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
 }
 
-// flexRejectedSettings are app settings that Flex Consumption rejects or
-// ignores (its runtime and scale live in functionAppConfig), plus legacy
-// ones carrying a storage or instrumentation key. (AzureWebJobsStorage
-// itself is the host-storage-identity rule's.)
+// Flex Consumption's documented deprecations: "Flex Consumption plan
+// deprecations" in the Functions app settings reference,
+// https://learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations
+// ("these site properties and application settings are deprecated and
+// shouldn't be used when creating function app resources"). The service
+// rejects some outright: a site with siteConfig.ftpsState fails with 400
+// "... site configuration properties (Site.SiteConfig.FtpsState, ...) for
+// Flex Consumption sites is invalid".
+
+// flexRejectedSettings are the app settings of that list (the runtime,
+// scale and deployment live in functionAppConfig), plus two legacy ones
+// that carry a storage or instrumentation key. (AzureWebJobsStorage itself
+// is the host-storage-identity rule's.)
 var flexRejectedSettings = []string{
 	"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_WORKER_RUNTIME_VERSION", "FUNCTIONS_EXTENSION_VERSION",
 	"FUNCTIONS_MAX_HTTP_CONCURRENCY", "FUNCTIONS_WORKER_PROCESS_COUNT", "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
@@ -46,7 +55,21 @@ var flexRejectedSettings = []string{
 	"WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "WEBSITE_CONTENTSHARE", "WEBSITE_CONTENTOVERVNET",
 	"WEBSITE_SKIP_CONTENTSHARE_VALIDATION", "WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_NODE_DEFAULT_VERSION",
 	"WEBSITE_DNS_SERVER", "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT", "WEBSITE_VNET_ROUTE_ALL",
+	// Not in the list: legacy, and each carries a key.
 	"AzureWebJobsDashboard", "APPINSIGHTS_INSTRUMENTATIONKEY",
+}
+
+// flexUnsupportedSiteProperties are the site properties of that list, by
+// their ARM names (compared case-insensitively). The list writes some as
+// properties.X that ARM keeps in properties.siteConfig (ftpsState,
+// alwaysOn, linuxFxVersion, ...), so the rule looks in both.
+var flexUnsupportedSiteProperties = []string{
+	"alwaysOn", "containerSize", "dnsConfiguration", "ftpsState",
+	"isReserved", "reserved", // the list's isReserved is the site's properties.reserved
+	"isXenon", "javaVersion", "linuxFxVersion", "netFrameworkVersion", "powerShellVersion",
+	"functionAppScaleLimit", "preWarmedInstanceCount", "use32BitWorkerProcess",
+	"vnetBackupRestoreEnabled", "vnetContentShareEnabled", "vnetImagePullEnabled", "vnetRouteAllEnabled",
+	"windowsFxVersion",
 }
 
 // notSecretSettings look like secrets by name but are not.

@@ -19,7 +19,8 @@ var rules = []rule{
 	{"storage-hardening", "storage with public blob access, TLS below 1.2 or plain HTTP; a public container", ruleStorageHardening},
 	{"list-keys", "list*() calls, and connection strings holding an account key or SAS", ruleListKeys},
 	{"https-only", "a site without httpsOnly: true", ruleHTTPSOnly},
-	{"site-tls-ftps", "a site without ftpsState 'Disabled', or with TLS below 1.2", ruleSiteTLSAndFTPS},
+	{"site-tls", "a site, or its SCM site, accepting TLS below 1.2", ruleSiteTLS},
+	{"flex-site-property", "site properties Flex Consumption does not support (flexUnsupportedSiteProperties, ftpsState among them)", ruleFlexSiteProperties},
 	{"flex-consumption", "a plan other than Linux FC1; a site not 'functionapp,linux', not custom 1.0, not deploying from a blob container with the identity, or with literal scale", ruleFlexConsumption},
 	{"flex-app-setting", "app settings Flex Consumption rejects or ignores (flexRejectedSettings)", ruleFlexAppSettings},
 	{"host-storage-identity", "AzureWebJobsStorage as a connection string; identity host storage without 'managedidentity' or a client ID; app settings not readable statically", ruleHostStorageIdentity},
@@ -158,17 +159,35 @@ func ruleHTTPSOnly(_ *Set, t *template, report reporter) {
 	}
 }
 
-func ruleSiteTLSAndFTPS(_ *Set, t *template, report reporter) {
+func ruleSiteTLS(_ *Set, t *template, report reporter) {
 	for _, r := range t.deployed("Microsoft.Web/sites") {
 		sc := prop(r.Body, "properties", "siteConfig")
-		if !IsString(prop(sc, "ftpsState"), "Disabled") {
-			report(r.Line, "site %s must set siteConfig.ftpsState: 'Disabled'", r.Symbol)
-		}
 		if !IsString(prop(sc, "minTlsVersion"), "1.2", "1.3") {
 			report(r.Line, "site %s must set siteConfig.minTlsVersion: '1.2'", r.Symbol)
 		}
 		if v := prop(sc, "scmMinTlsVersion"); v != nil && !IsString(v, "1.2", "1.3") {
 			report(r.Line, "site %s: siteConfig.scmMinTlsVersion below 1.2", r.Symbol)
+		}
+	}
+}
+
+func ruleFlexSiteProperties(_ *Set, t *template, report reporter) {
+	check := func(obj *Node, where string) {
+		for _, p := range props(obj) {
+			for _, bad := range flexUnsupportedSiteProperties {
+				if strings.EqualFold(p.Key, bad) {
+					report(p.Line, "%s.%s: Flex Consumption does not support it (flexUnsupportedSiteProperties)", where, p.Key)
+				}
+			}
+		}
+	}
+	for _, r := range t.deployed("Microsoft.Web/sites") {
+		check(prop(r.Body, "properties"), "site "+r.Symbol+": properties")
+		check(prop(r.Body, "properties", "siteConfig"), "site "+r.Symbol+": properties.siteConfig")
+	}
+	for _, r := range t.deployed("Microsoft.Web/sites/config") {
+		if IsString(prop(r.Body, "name"), "web") {
+			check(prop(r.Body, "properties"), "config "+r.Symbol+": properties")
 		}
 	}
 }
