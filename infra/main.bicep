@@ -10,7 +10,8 @@
 //   storage      host storage, deployment container and the sessions table (no shared keys)
 //   keyvault     the B2C client secret (RBAC vault)
 //   functionapp  Flex Consumption plan, the app and its app settings
-//   roles        every role the identity holds, scoped per resource
+//   roles        every role the identity holds, scoped per resource; the app
+//                takes its identity from here, so it waits for them
 targetScope = 'resourceGroup'
 
 // ---- Environment ----
@@ -187,7 +188,9 @@ module roles 'modules/roles.bicep' = {
   name: 'roles'
   params: {
     principalId: identity.outputs.principalId
-    identityId: identity.outputs.id
+    // The identity through roles: the app waits for its role assignments.
+    identityId: roles.outputs.identityId
+    identityClientId: roles.outputs.identityClientId
     storageAccountName: storage.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultName: keyVault.outputs.name
@@ -201,8 +204,9 @@ module functionApp 'modules/functionapp.bicep' = {
     planName: 'plan-${resourceToken}'
     location: location
     tags: union(tags, { 'azd-service-name': 'handler' })
-    identityId: identity.outputs.id
-    identityClientId: identity.outputs.clientId
+    // The identity through roles: the app waits for its role assignments.
+    identityId: roles.outputs.identityId
+    identityClientId: roles.outputs.identityClientId
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     storageTableEndpoint: storage.outputs.tableEndpoint

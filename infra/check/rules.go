@@ -29,6 +29,7 @@ var rules = []rule{
 	{"app-insights-entra", "Application Insights with local auth or without a workspace; an authentication string without Authorization=AAD", ruleAppInsightsEntra},
 	{"role-definition", "a role outside builtInRoles, or a role ID without a comment naming the role", ruleRoleDefinition},
 	{"role-principal-type", "a role assignment without principalType: 'ServicePrincipal'", ruleRolePrincipalType},
+	{"roles-before-app", "a module deploying a site that takes no output of the module granting roles (it could start before its identity holds them)", ruleRolesBeforeApp},
 	{"role-name", "a role assignment not named guid(scope.id, identity ID, role), or named over a principalId", ruleRoleName},
 	{"purge-protection", "enablePurgeProtection that can be false", rulePurgeProtection},
 	{"key-vault-rbac", "a vault without RBAC or soft delete, or with access policies", ruleKeyVaultRBAC},
@@ -402,6 +403,40 @@ func ruleRoleName(_ *Set, t *template, report reporter) {
 			}
 		}
 	}
+}
+
+func ruleRolesBeforeApp(s *Set, t *template, report reporter) {
+	var apps, grants []*module
+	for _, m := range t.Modules {
+		if mt := s.resolve(t, m.Path); mt != nil {
+			if len(mt.deployed("Microsoft.Web/sites")) > 0 {
+				apps = append(apps, m)
+			}
+			if len(mt.deployed("Microsoft.Authorization/roleAssignments")) > 0 {
+				grants = append(grants, m)
+			}
+		}
+	}
+	for _, app := range apps {
+		for _, g := range grants {
+			if g != app && !readsOutputOf(prop(app.Body, "params"), g.Symbol) {
+				report(app.Line, "module %s deploys a site but takes no output of module %s: it may start before its identity holds those roles (Key Vault reference, host storage); pass it %s.outputs.<the identity>", app.Symbol, g.Symbol, g.Symbol)
+			}
+		}
+	}
+}
+
+// readsOutputOf reports whether n reads symbol.outputs.NAME.
+func readsOutputOf(n *Node, symbol string) bool {
+	found := false
+	n.walk(func(c *Node) bool {
+		if c.Type == "member_expression" && len(c.Children) == 2 && c.Children[1].Text == "outputs" &&
+			c.Children[0].Type == "identifier" && c.Children[0].Text == symbol {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 func rulePurgeProtection(_ *Set, t *template, report reporter) {
