@@ -50,9 +50,12 @@ param b2cPasswordResetPolicy string = ''
 @minLength(1)
 param b2cClientId string
 
-@description('The B2C client secret, stored in Key Vault and read by the app through a Key Vault reference. Empty: keep the version already in the vault (required on the first deployment).')
+@description('The B2C client secret, stored in Key Vault and read by the app through a Key Vault reference. Required on the first deployment; empty later keeps the version in the vault when b2cClientSecretInVault is true.')
 @secure()
 param b2cClientSecret string = ''
+
+@description('The vault already holds the B2C client secret (a redeployment, a recovered vault): an empty b2cClientSecret keeps it. False: an empty b2cClientSecret stops the deployment before anything is deployed.')
+param b2cClientSecretInVault bool = false
 
 @description('Expiry of that client secret as shown in B2C, ISO 8601 UTC (2027-05-01T00:00:00Z); empty for none. Recorded on the Key Vault secret.')
 param b2cClientSecretExpiresOn string = ''
@@ -138,6 +141,12 @@ var tags = union(extraTags, { 'azd-env-name': environmentName })
 var functionAppName = 'func-${resourceToken}'
 var clientSecretName = 'b2c-client-secret'
 
+// No secret to store and none stored: stop here, naming the variable to set,
+// instead of pointing the app's Key Vault reference at a secret that does
+// not exist. The expression reads parameters only, so it fails when the
+// template is validated, before any resource is deployed.
+var b2cClientSecretChecked = !empty(b2cClientSecret) || b2cClientSecretInVault ? b2cClientSecret : fail('B2C_CLIENT_SECRET is empty and the vault holds no B2C client secret yet: export B2C_CLIENT_SECRET for the first deployment. Later deployments without it need B2C_CLIENT_SECRET_IN_VAULT=true to keep the stored secret.')
+
 module identity 'modules/identity.bicep' = {
   name: 'identity'
   params: {
@@ -179,7 +188,7 @@ module keyVault 'modules/keyvault.bicep' = {
     enablePurgeProtection: enablePurgeProtection
     softDeleteRetentionInDays: softDeleteRetentionInDays
     clientSecretName: clientSecretName
-    clientSecretValue: b2cClientSecret
+    clientSecretValue: b2cClientSecretChecked
     clientSecretExpiresOn: b2cClientSecretExpiresOn
   }
 }

@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,7 @@ var rules = []rule{
 	{"naming", "a composing template whose names do not come from uniqueString(subscription().id, resourceGroup().id, location)", ruleNaming},
 	{"param-description", "a parameter without @description", ruleParamDescription},
 	{"secure-param", "a secret-named parameter without @secure(); a @secure() parameter with a non-empty default", ruleSecureParam},
+	{"first-deploy-secret", "a module fed an optional @secure() parameter ('' default) with no fail() for when it is empty, or a fail() message not naming the variable the parameter files read it from", ruleFirstDeploySecret},
 	{"secure-output", "an output that reads a @secure() parameter", ruleSecureOutput},
 	{"depends-on", "dependsOn (reference symbolically)", ruleDependsOn},
 	{"unused-symbol", "a parameter or variable nothing reads", ruleUnused},
@@ -553,6 +555,63 @@ func ruleSecureParam(_ *Set, t *template, report reporter) {
 			}
 		}
 	}
+}
+
+func ruleFirstDeploySecret(s *Set, t *template, report reporter) {
+	for _, p := range t.Params {
+		if !p.secure() || !IsString(p.Default, "") {
+			continue
+		}
+		for _, m := range t.Modules {
+			for _, arg := range props(prop(m.Body, "params")) {
+				exprs := t.expand(arg.Value)
+				if !slices.ContainsFunc(exprs, func(n *Node) bool { return slices.Contains(references(n), p.Name) }) {
+					continue
+				}
+				var fails []string
+				for _, n := range exprs {
+					n.walk(func(c *Node) bool {
+						if callName(c) == "fail" {
+							for _, e := range t.expand(c) {
+								fails = append(fails, e.Text)
+							}
+						}
+						return true
+					})
+				}
+				if len(fails) == 0 {
+					report(arg.Line, "module %s: %s may be empty, and nothing stops a first deployment that has no secret to keep; guard it: cond ? %s : fail('... names the variable to set ...')", m.Symbol, p.Name, p.Name)
+					continue
+				}
+				for _, env := range s.envNames(t, p.Name) {
+					if !strings.Contains(strings.Join(fails, "\n"), env) {
+						report(arg.Line, "module %s: the fail() for an empty %s does not name %s, the variable the parameter files read it from", m.Symbol, p.Name, env)
+					}
+				}
+			}
+		}
+	}
+}
+
+// envNames lists the environment variables that the set's parameter files
+// for t read parameter name from (readEnvironmentVariable('NAME', ...)).
+func (s *Set) envNames(t *template, name string) []string {
+	var out []string
+	for _, path := range s.order {
+		pf := s.files[path]
+		using, ok := stringValue(pf.Using)
+		if !pf.IsParams || !ok || s.resolve(pf, using) != t {
+			continue
+		}
+		for _, a := range pf.Assignments {
+			if args := callArgs(a.Value); a.Name == name && callName(a.Value) == "readEnvironmentVariable" && len(args) > 0 {
+				if env, ok := stringValue(args[0]); ok && !slices.Contains(out, env) {
+					out = append(out, env)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func ruleSecureOutput(_ *Set, t *template, report reporter) {

@@ -262,3 +262,18 @@ func (t *template) resolveVar(n *Node) *Node {
 	}
 	return n
 }
+
+// expand is n and the values of the variables it reads, transitively.
+func (t *template) expand(n *Node) []*Node {
+	out := []*Node{n}
+	seen := map[string]bool{}
+	for i := 0; i < len(out); i++ {
+		for _, ref := range references(out[i]) {
+			if v, ok := t.Vars[ref]; ok && !seen[ref] {
+				seen[ref] = true
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
