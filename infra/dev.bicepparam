@@ -30,6 +30,11 @@ param maximumInstanceCount = 40
 param alwaysReadyInstances = 0
 param storageSku = 'Standard_LRS'
 
+// After the vault or the resource group was deleted, soft delete keeps the
+// vault's name: KEY_VAULT_RECOVER=true recovers it, KEY_VAULT_NAME picks another.
+param keyVaultName = readEnvironmentVariable('KEY_VAULT_NAME', '')
+param recoverKeyVault = readEnvironmentVariable('KEY_VAULT_RECOVER', 'false') == 'true'
+
 // A dev vault can be torn down and its name reused after a week.
 param enablePurgeProtection = false
 param softDeleteRetentionInDays = 7

@@ -121,6 +121,13 @@ param alwaysReadyInstances int = 0
 ])
 param storageSku string = 'Standard_LRS'
 
+@description('Name of the Key Vault (3-24 letters, digits and dashes, unique in Azure); empty: kv-<token>, the same for every deployment to this subscription, group and region. Set another name when a deleted vault still holds that one.')
+@maxLength(24)
+param keyVaultName string = ''
+
+@description('Recover the soft-deleted vault of that name (createMode recover) instead of creating one: after the vault or its resource group was deleted. Only a deleted vault can be recovered; leave it false otherwise.')
+param recoverKeyVault bool = false
+
 @description('Key Vault purge protection. Irreversible once on; keep it on in production.')
 param enablePurgeProtection bool = true
 
@@ -182,7 +189,8 @@ module storage 'modules/storage.bicep' = {
 module keyVault 'modules/keyvault.bicep' = {
   name: 'keyvault'
   params: {
-    name: 'kv-${resourceToken}'
+    name: empty(keyVaultName) ? 'kv-${resourceToken}' : keyVaultName
+    createMode: recoverKeyVault ? 'recover' : 'default'
     location: location
     tags: tags
     enablePurgeProtection: enablePurgeProtection

@@ -32,6 +32,11 @@ param maximumInstanceCount = 100
 param alwaysReadyInstances = 1
 param storageSku = 'Standard_ZRS'
 
+// After the vault or the resource group was deleted, soft delete keeps the
+// vault's name: KEY_VAULT_RECOVER=true recovers it, KEY_VAULT_NAME picks another.
+param keyVaultName = readEnvironmentVariable('KEY_VAULT_NAME', '')
+param recoverKeyVault = readEnvironmentVariable('KEY_VAULT_RECOVER', 'false') == 'true'
+
 param enablePurgeProtection = true
 param softDeleteRetentionInDays = 90
 param logRetentionInDays = 90

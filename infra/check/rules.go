@@ -34,6 +34,7 @@ var rules = []rule{
 	{"role-name", "a role assignment not named guid(scope.id, identity ID, role), or named over a principalId", ruleRoleName},
 	{"purge-protection", "enablePurgeProtection that can be false", rulePurgeProtection},
 	{"key-vault-rbac", "a vault without RBAC or soft delete, or with access policies", ruleKeyVaultRBAC},
+	{"vault-recovery", "a vault whose createMode is not a parameter: after a delete its name stays taken, and only createMode 'recover' gets it back", ruleVaultRecovery},
 	{"get-secret", "getSecret()", ruleGetSecret},
 	{"hard-coded-location", "a literal location other than 'global'; a location parameter with a literal default", ruleLocation},
 	{"tags", "a top-level resource without tags; a composing template without 'azd-env-name'", ruleTags},
@@ -469,6 +470,14 @@ func ruleKeyVaultRBAC(_ *Set, t *template, report reporter) {
 		}
 		if !isBool(prop(r.Body, "properties", "enableSoftDelete"), true) {
 			report(r.Line, "vault %s must set enableSoftDelete: true", r.Symbol)
+		}
+	}
+}
+
+func ruleVaultRecovery(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.KeyVault/vaults") {
+		if v := prop(r.Body, "properties", "createMode"); v == nil || isLiteral(v) {
+			report(r.Line, "vault %s: properties.createMode must come from a parameter ('default', or 'recover' to bring back a deleted vault of the same name)", r.Symbol)
 		}
 	}
 }
