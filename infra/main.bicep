@@ -205,9 +205,8 @@ module roles 'modules/roles.bicep' = {
   name: 'roles'
   params: {
     principalId: identity.outputs.principalId
-    // The identity through roles: the app waits for its role assignments.
-    identityId: roles.outputs.identityId
-    identityClientId: roles.outputs.identityClientId
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultName: keyVault.outputs.name

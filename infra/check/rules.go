@@ -45,6 +45,7 @@ var rules = []rule{
 	{"secure-output", "an output that reads a @secure() parameter", ruleSecureOutput},
 	{"depends-on", "dependsOn (reference symbolically)", ruleDependsOn},
 	{"unused-symbol", "a parameter or variable nothing reads", ruleUnused},
+	{"cycle", "a module, resource or variable that depends on itself, directly or through others (Bicep rejects the cycle)", ruleCycle},
 	{"module-contract", "a module passed an undeclared parameter, missing a required one, or read for an output it lacks", ruleModuleContract},
 	{"param-file", "a parameter file without using, assigning unknown or disallowed values, missing required ones, or writing a secret", ruleParamFile},
 }
@@ -669,6 +670,71 @@ func ruleUnused(_ *Set, t *template, report reporter) {
 	for name, v := range t.Vars {
 		if !used[name] {
 			report(v.Line, "variable %s is never used", name)
+		}
+	}
+}
+
+func ruleCycle(_ *Set, t *template, report reporter) {
+	line := map[string]int{}
+	body := map[string]*Node{}
+	for _, r := range t.Resources {
+		if r.Parent == nil {
+			line[r.Symbol], body[r.Symbol] = r.Line, r.Body
+		}
+	}
+	for _, m := range t.Modules {
+		line[m.Symbol], body[m.Symbol] = m.Line, m.Body
+	}
+	for name, v := range t.Vars {
+		line[name], body[name] = v.Line, v
+	}
+	deps := map[string][]string{}
+	var read func(sym string, n *Node)
+	read = func(sym string, n *Node) {
+		switch {
+		case n == nil || n.Type == "resource_declaration": // a nested resource may name its parent
+		case n.Type == "object_property" && len(n.Children) >= 2: // the value, not the key
+			read(sym, n.last())
+		case n.Type == "identifier":
+			if body[n.Text] != nil && !slices.Contains(deps[sym], n.Text) {
+				deps[sym] = append(deps[sym], n.Text)
+			}
+		default:
+			for _, c := range n.Children {
+				read(sym, c)
+			}
+		}
+	}
+	for sym, b := range body {
+		read(sym, b)
+	}
+	// Depth-first; a symbol met again on the current path closes a cycle.
+	state := map[string]int{} // 1: on the path, 2: done
+	var path []string
+	var visit func(sym string)
+	visit = func(sym string) {
+		state[sym] = 1
+		path = append(path, sym)
+		for _, d := range deps[sym] {
+			switch state[d] {
+			case 0:
+				visit(d)
+			case 1:
+				cycle := append(slices.Clone(path[slices.Index(path, d):]), d)
+				report(line[d], "%s: a cycle, which Bicep rejects (BCP080)", strings.Join(cycle, " -> "))
+			}
+		}
+		path = path[:len(path)-1]
+		state[sym] = 2
+	}
+	syms := make([]string, 0, len(body))
+	for sym := range body {
+		syms = append(syms, sym)
+	}
+	slices.Sort(syms)
+	for _, sym := range syms {
+		if state[sym] == 0 {
+			visit(sym)
 		}
 	}
 }
