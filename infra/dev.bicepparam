@@ -14,8 +14,10 @@ param b2cSignUpSignInPolicy = readEnvironmentVariable('B2C_SIGNUP_SIGNIN_POLICY'
 param b2cProfileEditPolicy = readEnvironmentVariable('B2C_PROFILE_EDIT_POLICY', '')
 param b2cPasswordResetPolicy = readEnvironmentVariable('B2C_PASSWORD_RESET_POLICY', '')
 param b2cClientId = readEnvironmentVariable('B2C_CLIENT_ID')
-// Empty keeps the secret already in the vault; set it on the first deployment and to rotate.
+// Required on the first deployment (without it the deployment stops) and to
+// rotate; later, empty keeps the stored secret when B2C_CLIENT_SECRET_IN_VAULT=true.
 param b2cClientSecret = readEnvironmentVariable('B2C_CLIENT_SECRET', '')
+param b2cClientSecretInVault = readEnvironmentVariable('B2C_CLIENT_SECRET_IN_VAULT', 'false') == 'true'
 param b2cClientSecretExpiresOn = readEnvironmentVariable('B2C_CLIENT_SECRET_EXPIRES_ON', '')
 param apiEndpoint = readEnvironmentVariable('API_ENDPOINT', '')
 param apiScopes = readEnvironmentVariable('API_SCOPES', '')
@@ -27,6 +29,11 @@ param instanceMemoryMB = 512
 param maximumInstanceCount = 40
 param alwaysReadyInstances = 0
 param storageSku = 'Standard_LRS'
+
+// After the vault or the resource group was deleted, soft delete keeps the
+// vault's name: KEY_VAULT_RECOVER=true recovers it, KEY_VAULT_NAME picks another.
+param keyVaultName = readEnvironmentVariable('KEY_VAULT_NAME', '')
+param recoverKeyVault = readEnvironmentVariable('KEY_VAULT_RECOVER', 'false') == 'true'
 
 // A dev vault can be torn down and its name reused after a week.
 param enablePurgeProtection = false

@@ -10,7 +10,8 @@
 //   storage      host storage, deployment container and the sessions table (no shared keys)
 //   keyvault     the B2C client secret (RBAC vault)
 //   functionapp  Flex Consumption plan, the app and its app settings
-//   roles        every role the identity holds, scoped per resource
+//   roles        every role the identity holds, scoped per resource; the app
+//                takes its identity from here, so it waits for them
 targetScope = 'resourceGroup'
 
 // ---- Environment ----
@@ -49,9 +50,12 @@ param b2cPasswordResetPolicy string = ''
 @minLength(1)
 param b2cClientId string
 
-@description('The B2C client secret, stored in Key Vault and read by the app through a Key Vault reference. Empty: keep the version already in the vault (required on the first deployment).')
+@description('The B2C client secret, stored in Key Vault and read by the app through a Key Vault reference. Required on the first deployment; empty later keeps the version in the vault when b2cClientSecretInVault is true.')
 @secure()
 param b2cClientSecret string = ''
+
+@description('The vault already holds the B2C client secret (a redeployment, a recovered vault): an empty b2cClientSecret keeps it. False: an empty b2cClientSecret stops the deployment before anything is deployed.')
+param b2cClientSecretInVault bool = false
 
 @description('Expiry of that client secret as shown in B2C, ISO 8601 UTC (2027-05-01T00:00:00Z); empty for none. Recorded on the Key Vault secret.')
 param b2cClientSecretExpiresOn string = ''
@@ -117,6 +121,13 @@ param alwaysReadyInstances int = 0
 ])
 param storageSku string = 'Standard_LRS'
 
+@description('Name of the Key Vault (3-24 letters, digits and dashes, unique in Azure); empty: kv-<token>, the same for every deployment to this subscription, group and region. Set another name when a deleted vault still holds that one.')
+@maxLength(24)
+param keyVaultName string = ''
+
+@description('Recover the soft-deleted vault of that name (createMode recover) instead of creating one: after the vault or its resource group was deleted. Only a deleted vault can be recovered; leave it false otherwise.')
+param recoverKeyVault bool = false
+
 @description('Key Vault purge protection. Irreversible once on; keep it on in production.')
 param enablePurgeProtection bool = true
 
@@ -136,6 +147,12 @@ var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, 
 var tags = union(extraTags, { 'azd-env-name': environmentName })
 var functionAppName = 'func-${resourceToken}'
 var clientSecretName = 'b2c-client-secret'
+
+// No secret to store and none stored: stop here, naming the variable to set,
+// instead of pointing the app's Key Vault reference at a secret that does
+// not exist. The expression reads parameters only, so it fails when the
+// template is validated, before any resource is deployed.
+var b2cClientSecretChecked = !empty(b2cClientSecret) || b2cClientSecretInVault ? b2cClientSecret : fail('B2C_CLIENT_SECRET is empty and the vault holds no B2C client secret yet: export B2C_CLIENT_SECRET for the first deployment. Later deployments without it need B2C_CLIENT_SECRET_IN_VAULT=true to keep the stored secret.')
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
@@ -172,13 +189,14 @@ module storage 'modules/storage.bicep' = {
 module keyVault 'modules/keyvault.bicep' = {
   name: 'keyvault'
   params: {
-    name: 'kv-${resourceToken}'
+    name: empty(keyVaultName) ? 'kv-${resourceToken}' : keyVaultName
+    createMode: recoverKeyVault ? 'recover' : 'default'
     location: location
     tags: tags
     enablePurgeProtection: enablePurgeProtection
     softDeleteRetentionInDays: softDeleteRetentionInDays
     clientSecretName: clientSecretName
-    clientSecretValue: b2cClientSecret
+    clientSecretValue: b2cClientSecretChecked
     clientSecretExpiresOn: b2cClientSecretExpiresOn
   }
 }
@@ -188,6 +206,7 @@ module roles 'modules/roles.bicep' = {
   params: {
     principalId: identity.outputs.principalId
     identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     keyVaultName: keyVault.outputs.name
@@ -201,8 +220,9 @@ module functionApp 'modules/functionapp.bicep' = {
     planName: 'plan-${resourceToken}'
     location: location
     tags: union(tags, { 'azd-service-name': 'handler' })
-    identityId: identity.outputs.id
-    identityClientId: identity.outputs.clientId
+    // The identity through roles: the app waits for its role assignments.
+    identityId: roles.outputs.identityId
+    identityClientId: roles.outputs.identityClientId
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     storageTableEndpoint: storage.outputs.tableEndpoint

@@ -14,8 +14,10 @@ param b2cSignUpSignInPolicy = readEnvironmentVariable('B2C_SIGNUP_SIGNIN_POLICY'
 param b2cProfileEditPolicy = readEnvironmentVariable('B2C_PROFILE_EDIT_POLICY', '')
 param b2cPasswordResetPolicy = readEnvironmentVariable('B2C_PASSWORD_RESET_POLICY', '')
 param b2cClientId = readEnvironmentVariable('B2C_CLIENT_ID')
-// Empty keeps the secret already in the vault; set it on the first deployment and to rotate.
+// Required on the first deployment (without it the deployment stops) and to
+// rotate; later, empty keeps the stored secret when B2C_CLIENT_SECRET_IN_VAULT=true.
 param b2cClientSecret = readEnvironmentVariable('B2C_CLIENT_SECRET', '')
+param b2cClientSecretInVault = readEnvironmentVariable('B2C_CLIENT_SECRET_IN_VAULT', 'false') == 'true'
 param b2cClientSecretExpiresOn = readEnvironmentVariable('B2C_CLIENT_SECRET_EXPIRES_ON', '')
 // A custom domain in front of the app, if any (https://login.example.com).
 param publicBaseUrl = readEnvironmentVariable('PUBLIC_BASE_URL', '')
@@ -29,6 +31,11 @@ param instanceMemoryMB = 2048
 param maximumInstanceCount = 100
 param alwaysReadyInstances = 1
 param storageSku = 'Standard_ZRS'
+
+// After the vault or the resource group was deleted, soft delete keeps the
+// vault's name: KEY_VAULT_RECOVER=true recovers it, KEY_VAULT_NAME picks another.
+param keyVaultName = readEnvironmentVariable('KEY_VAULT_NAME', '')
+param recoverKeyVault = readEnvironmentVariable('KEY_VAULT_RECOVER', 'false') == 'true'
 
 param enablePurgeProtection = true
 param softDeleteRetentionInDays = 90

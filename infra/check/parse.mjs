@@ -1,7 +1,8 @@
-// Syntax check for the Bicep templates, and the syntax trees the Go tests
-// read. There is no Bicep compiler on these machines, so this parses every
-// file with tree-sitter-bicep (through web-tree-sitter) instead: it proves
-// the files are well-formed Bicep, not that they compile or deploy.
+// Syntax check for the Bicep templates, and the syntax trees that the Go
+// package beside this file (infra/check) reads. There is no Bicep compiler
+// on these machines, so this parses every file with tree-sitter-bicep
+// (through web-tree-sitter) instead: it proves the files are well-formed
+// Bicep, not that they compile or deploy.
 //
 //   node infra/check/parse.mjs FILE...          one line per file; exit 1 on any error
 //   node infra/check/parse.mjs --json FILE...   [{file, errors, tree}] as JSON on stdout

@@ -142,8 +142,13 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     publicNetworkAccess: 'Enabled'
     // Key Vault references resolve with the user-assigned identity.
     keyVaultReferenceIdentity: identityId
+    // No ftpsState, alwaysOn, linuxFxVersion or the other site properties
+    // Flex Consumption does not support: the service rejects them (400 "...
+    // for Flex Consumption sites is invalid"). The list: "Flex Consumption
+    // plan deprecations" in the Functions app settings reference,
+    // https://learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations
+    // A Flex app has no FTP endpoint to turn off.
     siteConfig: {
-      ftpsState: 'Disabled'
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
       http20Enabled: true

@@ -20,6 +20,13 @@ param location string
 @description('Tags applied to the vault and its secret.')
 param tags object
 
+@description('default creates the vault (or updates it); recover brings back a soft-deleted vault of this name, secrets included. Soft delete keeps a deleted vault\'s name for the retention period, so creating it again fails until it is recovered or purged.')
+@allowed([
+  'default'
+  'recover'
+])
+param createMode string
+
 @description('Purge protection: once on, it cannot be turned off, and a deleted vault keeps its name for the retention period. On for production.')
 param enablePurgeProtection bool
 
@@ -44,6 +51,7 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
   tags: tags
   properties: {
     tenantId: subscription().tenantId
+    createMode: createMode
     sku: {
       family: 'A'
       name: 'standard'

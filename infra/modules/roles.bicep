@@ -4,12 +4,20 @@
 // Names are guid(scope, identity resource ID, role): deterministic, known at
 // the start of the deployment (a principalId is not, see DESIGN section 9),
 // and different for every scope/identity/role triple.
+//
+// The app takes its identity from this module's outputs, not from the
+// identity module: that reference makes the app wait until every assignment
+// here exists, so its Key Vault reference and its identity-based host
+// storage are not tried before the identity may use them.
 
 @description('Object (principal) ID of the app\'s user-assigned identity.')
 param principalId string
 
 @description('Resource ID of the same identity; part of each assignment\'s name.')
 param identityId string
+
+@description('Client ID of the same identity, handed on to the app.')
+param identityClientId string
 
 @description('Name of the storage account the app uses.')
 param storageAccountName string
@@ -103,3 +111,9 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     description: 'B2C client secret Key Vault reference'
   }
 }
+
+@description('Resource ID of the identity, once it holds every role above: what the app runs as.')
+output identityId string = identityId
+
+@description('Client ID of the identity, once it holds every role above (AZURE_CLIENT_ID, AzureWebJobsStorage__clientId).')
+output identityClientId string = identityClientId

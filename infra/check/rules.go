@@ -1,71 +1,63 @@
-package infra_test
+package check
 
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 )
 
-// The policy: what the templates must and must not do. Each rule reads the
-// syntax trees; TestPolicy runs them over infra/ and TestPolicyCatches
-// feeds each one a known-bad snippet. Several rules cover pitfalls that parse
-// and even compile but fail at deployment (DESIGN.md section 9), which a
-// syntax check alone cannot see.
-
-// pinnedAPIVersions is every resource type the templates may declare and
-// the one API version each is pinned to (ARM types compare
-// case-insensitively). A new type needs a line here, on purpose.
-var pinnedAPIVersions = map[string]string{
-	"Microsoft.ManagedIdentity/userAssignedIdentities":          "2024-11-30",
-	"Microsoft.OperationalInsights/workspaces":                  "2025-07-01",
-	"Microsoft.Insights/components":                             "2020-02-02",
-	"Microsoft.Storage/storageAccounts":                         "2025-06-01",
-	"Microsoft.Storage/storageAccounts/blobServices":            "2025-06-01",
-	"Microsoft.Storage/storageAccounts/blobServices/containers": "2025-06-01",
-	"Microsoft.Storage/storageAccounts/tableServices":           "2025-06-01",
-	"Microsoft.Storage/storageAccounts/tableServices/tables":    "2025-06-01",
-	"Microsoft.KeyVault/vaults":                                 "2024-11-01",
-	"Microsoft.KeyVault/vaults/secrets":                         "2024-11-01",
-	"Microsoft.Web/serverfarms":                                 "2025-03-01",
-	"Microsoft.Web/sites":                                       "2025-03-01",
-	"Microsoft.Web/sites/config":                                "2025-03-01",
-	"Microsoft.Web/sites/basicPublishingCredentialsPolicies":    "2025-03-01",
-	"Microsoft.Authorization/roleAssignments":                   "2022-04-01",
+// The policy: what the templates must and must not do, one rule a line.
+// Each rule reads the syntax trees of one template (the Set gives it the
+// other files); each has a known-bad and a corrected snippet in
+// testdata/<id>.txtar. Several rules cover pitfalls that parse and even
+// compile but fail at deployment, which a syntax check alone cannot see.
+var rules = []rule{
+	{"api-version", "a resource type missing from pinnedAPIVersions, or another API version than the pinned one", ruleAPIVersion},
+	{"storage-shared-key", "a storage account that allows shared keys, or leaves them at the default (allowed)", ruleStorageSharedKey},
+	{"storage-hardening", "storage with public blob access, TLS below 1.2 or plain HTTP; a public container", ruleStorageHardening},
+	{"list-keys", "list*() calls, and connection strings holding an account key or SAS", ruleListKeys},
+	{"https-only", "a site without httpsOnly: true", ruleHTTPSOnly},
+	{"site-tls", "a site, or its SCM site, accepting TLS below 1.2", ruleSiteTLS},
+	{"flex-site-property", "site properties Flex Consumption does not support (flexUnsupportedSiteProperties, ftpsState among them)", ruleFlexSiteProperties},
+	{"flex-consumption", "a plan other than Linux FC1; a site not 'functionapp,linux', not custom 1.0, not deploying from a blob container with the identity, or with literal scale", ruleFlexConsumption},
+	{"flex-app-setting", "app settings Flex Consumption rejects or ignores (flexRejectedSettings)", ruleFlexAppSettings},
+	{"host-storage-identity", "AzureWebJobsStorage as a connection string; identity host storage without 'managedidentity' or a client ID; app settings not readable statically", ruleHostStorageIdentity},
+	{"secret-app-setting", "a secret-named app setting that is not a Key Vault reference; a @secure() parameter in any app setting", ruleSecretAppSetting},
+	{"key-vault-reference-identity", "a site with a user-assigned identity but no keyVaultReferenceIdentity", ruleKeyVaultReferenceIdentity},
+	{"app-insights-entra", "Application Insights with local auth or without a workspace; an authentication string without Authorization=AAD", ruleAppInsightsEntra},
+	{"role-definition", "a role outside builtInRoles, or a role ID without a comment naming the role", ruleRoleDefinition},
+	{"role-principal-type", "a role assignment without principalType: 'ServicePrincipal'", ruleRolePrincipalType},
+	{"roles-before-app", "a module deploying a site that takes no output of the module granting roles (it could start before its identity holds them)", ruleRolesBeforeApp},
+	{"role-name", "a role assignment not named guid(scope.id, identity ID, role), or named over a principalId", ruleRoleName},
+	{"purge-protection", "enablePurgeProtection that can be false", rulePurgeProtection},
+	{"key-vault-rbac", "a vault without RBAC or soft delete, or with access policies", ruleKeyVaultRBAC},
+	{"vault-recovery", "a vault whose createMode is not a parameter: after a delete its name stays taken, and only createMode 'recover' gets it back", ruleVaultRecovery},
+	{"get-secret", "getSecret()", ruleGetSecret},
+	{"hard-coded-location", "a literal location other than 'global'; a location parameter with a literal default", ruleLocation},
+	{"tags", "a top-level resource without tags; a composing template without 'azd-env-name'", ruleTags},
+	{"naming", "a composing template whose names do not come from uniqueString(subscription().id, resourceGroup().id, location)", ruleNaming},
+	{"param-description", "a parameter without @description", ruleParamDescription},
+	{"secure-param", "a secret-named parameter without @secure(); a @secure() parameter with a non-empty default", ruleSecureParam},
+	{"first-deploy-secret", "a module fed an optional @secure() parameter ('' default) with no fail() for when it is empty, or a fail() message not naming the variable the parameter files read it from", ruleFirstDeploySecret},
+	{"secure-output", "an output that reads a @secure() parameter", ruleSecureOutput},
+	{"depends-on", "dependsOn (reference symbolically)", ruleDependsOn},
+	{"unused-symbol", "a parameter or variable nothing reads", ruleUnused},
+	{"cycle", "a module, resource or variable that depends on itself, directly or through others (Bicep rejects the cycle)", ruleCycle},
+	{"module-contract", "a module passed an undeclared parameter, missing a required one, or read for an output it lacks", ruleModuleContract},
+	{"param-file", "a parameter file without using, assigning unknown or disallowed values, missing required ones, or writing a secret", ruleParamFile},
 }
 
-// builtInRoles are the only role definitions the app's identity may be
-// granted: ID → the built-in role's name (the comment beside the ID must
-// name it).
-var builtInRoles = map[string]string{
-	"b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
-	"974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
-	"0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
-	"3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
-	"4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+// rule is one line of the policy.
+type rule struct {
+	id      string
+	forbids string
+	check   func(s *Set, t *template, report reporter)
 }
 
-// flexRejectedSettings are app settings that Flex Consumption rejects or
-// ignores (its runtime and scale live in functionAppConfig), plus legacy
-// ones carrying a storage or instrumentation key. (AzureWebJobsStorage
-// itself is the host-storage-identity rule's.)
-var flexRejectedSettings = []string{
-	"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_WORKER_RUNTIME_VERSION", "FUNCTIONS_EXTENSION_VERSION",
-	"FUNCTIONS_MAX_HTTP_CONCURRENCY", "FUNCTIONS_WORKER_PROCESS_COUNT", "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
-	"SCM_DO_BUILD_DURING_DEPLOYMENT", "ENABLE_ORYX_BUILD",
-	"WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "WEBSITE_CONTENTSHARE", "WEBSITE_CONTENTOVERVNET",
-	"WEBSITE_SKIP_CONTENTSHARE_VALIDATION", "WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_NODE_DEFAULT_VERSION",
-	"WEBSITE_DNS_SERVER", "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT", "WEBSITE_VNET_ROUTE_ALL",
-	"AzureWebJobsDashboard", "APPINSIGHTS_INSTRUMENTATIONKEY",
-}
-
-// notSecretSettings look like secrets by name but are not.
-var notSecretSettings = map[string]string{
-	// Holds only the ingestion endpoint and instrumentation key; with the
-	// component's local auth disabled the key grants nothing.
-	"APPLICATIONINSIGHTS_CONNECTION_STRING": "local auth disabled",
-}
+type reporter func(line int, format string, args ...any)
 
 // Violation is one broken rule.
 type Violation struct {
@@ -79,51 +71,11 @@ func (v Violation) String() string {
 	return fmt.Sprintf("%s:%d: [%s] %s", v.File, v.Line, v.Rule, v.Msg)
 }
 
-type reporter func(line int, format string, args ...any)
-
-// A rule checks one template; the Set gives it the other files.
-type rule struct {
-	id    string
-	check func(s *Set, t *Template, report reporter)
-}
-
-// rules is the policy, in the order reports are read.
-var rules = []rule{
-	{"api-version", ruleAPIVersion},
-	{"storage-shared-key", ruleStorageSharedKey},
-	{"storage-hardening", ruleStorageHardening},
-	{"list-keys", ruleListKeys},
-	{"https-only", ruleHTTPSOnly},
-	{"site-tls-ftps", ruleSiteTLSAndFTPS},
-	{"flex-consumption", ruleFlexConsumption},
-	{"flex-app-setting", ruleFlexAppSettings},
-	{"host-storage-identity", ruleHostStorageIdentity},
-	{"secret-app-setting", ruleSecretAppSetting},
-	{"key-vault-reference-identity", ruleKeyVaultReferenceIdentity},
-	{"app-insights-entra", ruleAppInsightsEntra},
-	{"role-definition", ruleRoleDefinition},
-	{"role-principal-type", ruleRolePrincipalType},
-	{"role-name", ruleRoleName},
-	{"purge-protection", rulePurgeProtection},
-	{"key-vault-rbac", ruleKeyVaultRBAC},
-	{"get-secret", ruleGetSecret},
-	{"hard-coded-location", ruleLocation},
-	{"tags", ruleTags},
-	{"naming", ruleNaming},
-	{"param-description", ruleParamDescription},
-	{"secure-param", ruleSecureParam},
-	{"secure-output", ruleSecureOutput},
-	{"depends-on", ruleDependsOn},
-	{"unused-symbol", ruleUnused},
-	{"module-contract", ruleModuleContract},
-	{"param-file", ruleParamFile},
-}
-
-// policyViolations runs every rule over every file of the set.
-func policyViolations(s *Set) []Violation {
+// Violations runs every rule over every file of the set, by file and line.
+func (s *Set) Violations() []Violation {
 	var out []Violation
-	for _, path := range s.Order {
-		t := s.Files[path]
+	for _, path := range s.order {
+		t := s.files[path]
 		if t.Root == nil {
 			continue
 		}
@@ -142,18 +94,7 @@ func policyViolations(s *Set) []Violation {
 	return out
 }
 
-// deployed lists the resources a template creates (not `existing` ones).
-func deployed(t *Template, typ string) []*Resource {
-	var out []*Resource
-	for _, r := range t.resourcesOf(typ) {
-		if !r.Existing && r.Body != nil {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-func ruleAPIVersion(_ *Set, t *Template, report reporter) {
+func ruleAPIVersion(_ *Set, t *template, report reporter) {
 	for _, r := range t.Resources {
 		want := ""
 		for typ, v := range pinnedAPIVersions {
@@ -163,35 +104,35 @@ func ruleAPIVersion(_ *Set, t *Template, report reporter) {
 		}
 		switch {
 		case want == "":
-			report(r.Line, "resource type %s is not in the pinned list (pinnedAPIVersions in infra/policy_test.go): add it with a reason", r.Type)
+			report(r.Line, "resource type %s is not in the pinned list (pinnedAPIVersions in infra/check/policy.go): add it with a reason", r.Type)
 		case r.Version != want:
 			report(r.Line, "%s@%s: pinned API version is %s", r.Type, r.Version, want)
 		}
 	}
 }
 
-func ruleStorageSharedKey(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.Storage/storageAccounts") {
+func ruleStorageSharedKey(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Storage/storageAccounts") {
 		if !isBool(prop(r.Body, "properties", "allowSharedKeyAccess"), false) {
 			report(r.Line, "storage account %s must set properties.allowSharedKeyAccess: false (Entra ID only; account keys allow everything)", r.Symbol)
 		}
 	}
 }
 
-func ruleStorageHardening(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.Storage/storageAccounts") {
+func ruleStorageHardening(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Storage/storageAccounts") {
 		if !isBool(prop(r.Body, "properties", "allowBlobPublicAccess"), false) {
 			report(r.Line, "storage account %s must set properties.allowBlobPublicAccess: false", r.Symbol)
 		}
-		if !isString(prop(r.Body, "properties", "minimumTlsVersion"), "TLS1_2", "TLS1_3") {
+		if !IsString(prop(r.Body, "properties", "minimumTlsVersion"), "TLS1_2", "TLS1_3") {
 			report(r.Line, "storage account %s must set properties.minimumTlsVersion: 'TLS1_2'", r.Symbol)
 		}
 		if isBool(prop(r.Body, "properties", "supportsHttpsTrafficOnly"), false) {
 			report(r.Line, "storage account %s allows plain HTTP", r.Symbol)
 		}
 	}
-	for _, r := range deployed(t, "Microsoft.Storage/storageAccounts/blobServices/containers") {
-		if a := prop(r.Body, "properties", "publicAccess"); a != nil && !isString(a, "None") {
+	for _, r := range t.deployed("Microsoft.Storage/storageAccounts/blobServices/containers") {
+		if a := prop(r.Body, "properties", "publicAccess"); a != nil && !IsString(a, "None") {
 			report(r.Line, "container %s must not allow public access", r.Symbol)
 		}
 	}
@@ -199,7 +140,7 @@ func ruleStorageHardening(_ *Set, t *Template, report reporter) {
 
 var keyInString = regexp.MustCompile(`(?i)(AccountKey|SharedAccessSignature|SharedAccessKey)=`)
 
-func ruleListKeys(_ *Set, t *Template, report reporter) {
+func ruleListKeys(_ *Set, t *template, report reporter) {
 	t.Root.walk(func(n *Node) bool {
 		switch n.Type {
 		case "call_expression":
@@ -215,48 +156,66 @@ func ruleListKeys(_ *Set, t *Template, report reporter) {
 	})
 }
 
-func ruleHTTPSOnly(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.Web/sites") {
+func ruleHTTPSOnly(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Web/sites") {
 		if !isBool(prop(r.Body, "properties", "httpsOnly"), true) {
 			report(r.Line, "site %s must set properties.httpsOnly: true", r.Symbol)
 		}
 	}
 }
 
-func ruleSiteTLSAndFTPS(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.Web/sites") {
+func ruleSiteTLS(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Web/sites") {
 		sc := prop(r.Body, "properties", "siteConfig")
-		if !isString(prop(sc, "ftpsState"), "Disabled") {
-			report(r.Line, "site %s must set siteConfig.ftpsState: 'Disabled'", r.Symbol)
-		}
-		if !isString(prop(sc, "minTlsVersion"), "1.2", "1.3") {
+		if !IsString(prop(sc, "minTlsVersion"), "1.2", "1.3") {
 			report(r.Line, "site %s must set siteConfig.minTlsVersion: '1.2'", r.Symbol)
 		}
-		if v := prop(sc, "scmMinTlsVersion"); v != nil && !isString(v, "1.2", "1.3") {
+		if v := prop(sc, "scmMinTlsVersion"); v != nil && !IsString(v, "1.2", "1.3") {
 			report(r.Line, "site %s: siteConfig.scmMinTlsVersion below 1.2", r.Symbol)
 		}
 	}
 }
 
-func ruleFlexConsumption(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.Web/serverfarms") {
-		if !isString(prop(r.Body, "sku", "name"), "FC1") || !isString(prop(r.Body, "sku", "tier"), "FlexConsumption") {
+func ruleFlexSiteProperties(_ *Set, t *template, report reporter) {
+	check := func(obj *Node, where string) {
+		for _, p := range props(obj) {
+			for _, bad := range flexUnsupportedSiteProperties {
+				if strings.EqualFold(p.Key, bad) {
+					report(p.Line, "%s.%s: Flex Consumption does not support it (flexUnsupportedSiteProperties)", where, p.Key)
+				}
+			}
+		}
+	}
+	for _, r := range t.deployed("Microsoft.Web/sites") {
+		check(prop(r.Body, "properties"), "site "+r.Symbol+": properties")
+		check(prop(r.Body, "properties", "siteConfig"), "site "+r.Symbol+": properties.siteConfig")
+	}
+	for _, r := range t.deployed("Microsoft.Web/sites/config") {
+		if IsString(prop(r.Body, "name"), "web") {
+			check(prop(r.Body, "properties"), "config "+r.Symbol+": properties")
+		}
+	}
+}
+
+func ruleFlexConsumption(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Web/serverfarms") {
+		if !IsString(prop(r.Body, "sku", "name"), "FC1") || !IsString(prop(r.Body, "sku", "tier"), "FlexConsumption") {
 			report(r.Line, "plan %s must be Flex Consumption: sku { name: 'FC1', tier: 'FlexConsumption' }", r.Symbol)
 		}
 		if !isBool(prop(r.Body, "properties", "reserved"), true) {
 			report(r.Line, "plan %s must be Linux: properties.reserved: true", r.Symbol)
 		}
 	}
-	for _, r := range deployed(t, "Microsoft.Web/sites") {
-		if !isString(prop(r.Body, "kind"), "functionapp,linux") {
+	for _, r := range t.deployed("Microsoft.Web/sites") {
+		if !IsString(prop(r.Body, "kind"), "functionapp,linux") {
 			report(r.Line, "site %s must be kind 'functionapp,linux'", r.Symbol)
 		}
 		cfg := prop(r.Body, "properties", "functionAppConfig")
-		if !isString(prop(cfg, "runtime", "name"), "custom") || !isString(prop(cfg, "runtime", "version"), "1.0") {
+		if !IsString(prop(cfg, "runtime", "name"), "custom") || !IsString(prop(cfg, "runtime", "version"), "1.0") {
 			report(r.Line, "site %s must run a custom handler: functionAppConfig.runtime { name: 'custom', version: '1.0' }", r.Symbol)
 		}
 		st := prop(cfg, "deployment", "storage")
-		if !isString(prop(st, "type"), "blobContainer") || !isString(prop(st, "authentication", "type"), "UserAssignedIdentity") || prop(st, "authentication", "userAssignedIdentityResourceId") == nil {
+		if !IsString(prop(st, "type"), "blobContainer") || !IsString(prop(st, "authentication", "type"), "UserAssignedIdentity") || prop(st, "authentication", "userAssignedIdentityResourceId") == nil {
 			report(r.Line, "site %s: deployment storage must be a blob container reached with the user-assigned identity", r.Symbol)
 		}
 		for _, k := range []string{"instanceMemoryMB", "maximumInstanceCount", "alwaysReady"} {
@@ -268,7 +227,7 @@ func ruleFlexConsumption(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func ruleFlexAppSettings(_ *Set, t *Template, report reporter) {
+func ruleFlexAppSettings(_ *Set, t *template, report reporter) {
 	settings, _ := appSettings(t)
 	for _, s := range settings {
 		for _, bad := range flexRejectedSettings {
@@ -279,7 +238,7 @@ func ruleFlexAppSettings(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func ruleHostStorageIdentity(_ *Set, t *Template, report reporter) {
+func ruleHostStorageIdentity(_ *Set, t *template, report reporter) {
 	settings, errs := appSettings(t)
 	for _, err := range errs {
 		report(0, "%v", err)
@@ -294,18 +253,13 @@ func ruleHostStorageIdentity(_ *Set, t *Template, report reporter) {
 	if _, ok := byName["AzureWebJobsStorage__accountName"]; !ok {
 		return
 	}
-	if s := byName["AzureWebJobsStorage__credential"]; !isString(s.Value, "managedidentity") {
+	if s := byName["AzureWebJobsStorage__credential"]; !IsString(s.Value, "managedidentity") {
 		report(s.Line, "AzureWebJobsStorage__credential must be 'managedidentity'")
 	}
 	if _, ok := byName["AzureWebJobsStorage__clientId"]; !ok {
 		report(0, "AzureWebJobsStorage__clientId missing: the host would look for a system-assigned identity")
 	}
 }
-
-// secretWords mark an app setting name as a secret when the name ends with
-// one (B2C_CLIENT_SECRET, API_KEY, X_CONNECTION_STRING; not
-// B2C_PASSWORD_RESET_POLICY).
-var secretWords = map[string]bool{"SECRET": true, "PASSWORD": true, "PWD": true, "TOKEN": true, "KEY": true, "APIKEY": true, "SAS": true, "CONNECTIONSTRING": true}
 
 func secretName(name string) bool {
 	if _, ok := notSecretSettings[name]; ok {
@@ -316,11 +270,7 @@ func secretName(name string) bool {
 	return n > 0 && (secretWords[words[n-1]] || (n > 1 && words[n-2] == "CONNECTION" && words[n-1] == "STRING"))
 }
 
-func isKeyVaultReference(n *Node) bool {
-	return strings.HasPrefix(stringPrefix(n), "@Microsoft.KeyVault(")
-}
-
-func ruleSecretAppSetting(_ *Set, t *Template, report reporter) {
+func ruleSecretAppSetting(_ *Set, t *template, report reporter) {
 	settings, _ := appSettings(t)
 	secure := map[string]bool{}
 	for _, p := range t.Params {
@@ -329,7 +279,7 @@ func ruleSecretAppSetting(_ *Set, t *Template, report reporter) {
 		}
 	}
 	for _, s := range settings {
-		if secretName(s.Name) && !isKeyVaultReference(s.Value) {
+		if secretName(s.Name) && !IsKeyVaultReference(s.Value) {
 			report(s.Line, "app setting %s holds a secret: make it a Key Vault reference '@Microsoft.KeyVault(SecretUri=...)'", s.Name)
 		}
 		for _, ref := range references(s.Value) {
@@ -340,8 +290,8 @@ func ruleSecretAppSetting(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func ruleKeyVaultReferenceIdentity(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.Web/sites") {
+func ruleKeyVaultReferenceIdentity(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Web/sites") {
 		idType, _ := stringValue(prop(r.Body, "identity", "type"))
 		if strings.Contains(idType, "UserAssigned") && prop(r.Body, "properties", "keyVaultReferenceIdentity") == nil {
 			report(r.Line, "site %s has a user-assigned identity but no keyVaultReferenceIdentity: Key Vault references would use a system-assigned identity", r.Symbol)
@@ -349,8 +299,8 @@ func ruleKeyVaultReferenceIdentity(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func ruleAppInsightsEntra(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.Insights/components") {
+func ruleAppInsightsEntra(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Insights/components") {
 		if !isBool(prop(r.Body, "properties", "DisableLocalAuth"), true) {
 			report(r.Line, "Application Insights %s must set DisableLocalAuth: true (Entra ID ingestion only)", r.Symbol)
 		}
@@ -371,7 +321,7 @@ var guidRE = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 // roleID resolves a roleDefinitionId expression to the role's GUID:
 // subscriptionResourceId('Microsoft.Authorization/roleDefinitions', X)
 // where X is a literal, a variable or a property of an object variable.
-func roleID(t *Template, n *Node) (string, bool) {
+func roleID(t *template, n *Node) (string, bool) {
 	n = t.resolveVar(n)
 	if n == nil {
 		return "", false
@@ -383,7 +333,7 @@ func roleID(t *Template, n *Node) (string, bool) {
 		switch callName(n) {
 		case "subscriptionResourceId", "resourceId", "tenantResourceId":
 			args := callArgs(n)
-			if len(args) == 2 && isString(args[0], "Microsoft.Authorization/roleDefinitions") {
+			if len(args) == 2 && IsString(args[0], "Microsoft.Authorization/roleDefinitions") {
 				return roleID(t, args[1])
 			}
 		}
@@ -397,13 +347,13 @@ func roleID(t *Template, n *Node) (string, bool) {
 	return "", false
 }
 
-func ruleRoleDefinition(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.Authorization/roleAssignments") {
+func ruleRoleDefinition(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Authorization/roleAssignments") {
 		def := prop(r.Body, "properties", "roleDefinitionId")
 		id, ok := roleID(t, def)
 		name, known := builtInRoles[strings.ToLower(id)]
 		if !ok || !known {
-			report(r.Line, "role assignment %s: roleDefinitionId %q is not one of the named built-in roles (builtInRoles in infra/policy_test.go)", r.Symbol, textOf(def))
+			report(r.Line, "role assignment %s: roleDefinitionId %q is not one of the named built-in roles (builtInRoles in infra/check/policy.go)", r.Symbol, textOf(def))
 			continue
 		}
 		// The role's ID must sit beside a comment naming it.
@@ -419,16 +369,9 @@ func ruleRoleDefinition(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func textOf(n *Node) string {
-	if n == nil {
-		return "(missing)"
-	}
-	return n.Text
-}
-
-func ruleRolePrincipalType(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.Authorization/roleAssignments") {
-		if !isString(prop(r.Body, "properties", "principalType"), "ServicePrincipal") {
+func ruleRolePrincipalType(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Authorization/roleAssignments") {
+		if !IsString(prop(r.Body, "properties", "principalType"), "ServicePrincipal") {
 			report(r.Line, "role assignment %s must set principalType: 'ServicePrincipal' (a new identity otherwise fails with PrincipalNotFound while it replicates)", r.Symbol)
 		}
 	}
@@ -436,8 +379,8 @@ func ruleRolePrincipalType(_ *Set, t *Template, report reporter) {
 
 var principalIDRE = regexp.MustCompile(`(?i)principalId`)
 
-func ruleRoleName(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.Authorization/roleAssignments") {
+func ruleRoleName(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Authorization/roleAssignments") {
 		name := prop(r.Body, "name")
 		if callName(name) != "guid" {
 			report(r.Line, "role assignment %s: name must be guid(scope.id, identity resource ID, role ID)", r.Symbol)
@@ -466,8 +409,42 @@ func ruleRoleName(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func rulePurgeProtection(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.KeyVault/vaults") {
+func ruleRolesBeforeApp(s *Set, t *template, report reporter) {
+	var apps, grants []*module
+	for _, m := range t.Modules {
+		if mt := s.resolve(t, m.Path); mt != nil {
+			if len(mt.deployed("Microsoft.Web/sites")) > 0 {
+				apps = append(apps, m)
+			}
+			if len(mt.deployed("Microsoft.Authorization/roleAssignments")) > 0 {
+				grants = append(grants, m)
+			}
+		}
+	}
+	for _, app := range apps {
+		for _, g := range grants {
+			if g != app && !readsOutputOf(prop(app.Body, "params"), g.Symbol) {
+				report(app.Line, "module %s deploys a site but takes no output of module %s: it may start before its identity holds those roles (Key Vault reference, host storage); pass it %s.outputs.<the identity>", app.Symbol, g.Symbol, g.Symbol)
+			}
+		}
+	}
+}
+
+// readsOutputOf reports whether n reads symbol.outputs.NAME.
+func readsOutputOf(n *Node, symbol string) bool {
+	found := false
+	n.walk(func(c *Node) bool {
+		if c.Type == "member_expression" && len(c.Children) == 2 && c.Children[1].Text == "outputs" &&
+			c.Children[0].Type == "identifier" && c.Children[0].Text == symbol {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+func rulePurgeProtection(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.KeyVault/vaults") {
 		v := prop(r.Body, "properties", "enablePurgeProtection")
 		ok := v == nil || isBool(v, true) || v.Type == "null"
 		if v != nil && v.Type == "ternary_expression" && len(v.Children) == 3 {
@@ -484,8 +461,8 @@ func rulePurgeProtection(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func ruleKeyVaultRBAC(_ *Set, t *Template, report reporter) {
-	for _, r := range deployed(t, "Microsoft.KeyVault/vaults") {
+func ruleKeyVaultRBAC(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.KeyVault/vaults") {
 		if !isBool(prop(r.Body, "properties", "enableRbacAuthorization"), true) {
 			report(r.Line, "vault %s must set enableRbacAuthorization: true", r.Symbol)
 		}
@@ -498,7 +475,15 @@ func ruleKeyVaultRBAC(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func ruleGetSecret(_ *Set, t *Template, report reporter) {
+func ruleVaultRecovery(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.KeyVault/vaults") {
+		if v := prop(r.Body, "properties", "createMode"); v == nil || isLiteral(v) {
+			report(r.Line, "vault %s: properties.createMode must come from a parameter ('default', or 'recover' to bring back a deleted vault of the same name)", r.Symbol)
+		}
+	}
+}
+
+func ruleGetSecret(_ *Set, t *template, report reporter) {
 	t.Root.walk(func(n *Node) bool {
 		if callName(n) == "getSecret" {
 			report(n.Line, "getSecret() is circular on a vault this deployment creates, and passes a secret around; use a Key Vault reference in the app setting")
@@ -507,9 +492,9 @@ func ruleGetSecret(_ *Set, t *Template, report reporter) {
 	})
 }
 
-func ruleLocation(_ *Set, t *Template, report reporter) {
+func ruleLocation(_ *Set, t *template, report reporter) {
 	check := func(obj *Node) {
-		if v := prop(obj, "location"); v != nil && isLiteral(v) && !isString(v, "global") {
+		if v := prop(obj, "location"); v != nil && isLiteral(v) && !IsString(v, "global") {
 			report(v.Line, "hard-coded location %s; pass the location parameter", v.Text)
 		}
 	}
@@ -527,11 +512,11 @@ func ruleLocation(_ *Set, t *Template, report reporter) {
 }
 
 // taggable: top-level resource types other than role assignments.
-func taggable(r *Resource) bool {
+func taggable(r *resource) bool {
 	return strings.Count(r.Type, "/") == 1 && !strings.EqualFold(r.Type, "Microsoft.Authorization/roleAssignments")
 }
 
-func ruleTags(_ *Set, t *Template, report reporter) {
+func ruleTags(_ *Set, t *template, report reporter) {
 	for _, r := range t.Resources {
 		if !r.Existing && r.Body != nil && taggable(r) && prop(r.Body, "tags") == nil {
 			report(r.Line, "resource %s has no tags", r.Symbol)
@@ -544,7 +529,7 @@ func ruleTags(_ *Set, t *Template, report reporter) {
 
 var resourceTokenRE = regexp.MustCompile(`uniqueString\(\s*subscription\(\)\.id\s*,\s*resourceGroup\(\)\.id\s*,\s*location\s*\)`)
 
-func ruleNaming(_ *Set, t *Template, report reporter) {
+func ruleNaming(_ *Set, t *template, report reporter) {
 	if len(t.Modules) == 0 || t.IsParams {
 		return
 	}
@@ -559,7 +544,7 @@ func ruleNaming(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func ruleParamDescription(_ *Set, t *Template, report reporter) {
+func ruleParamDescription(_ *Set, t *template, report reporter) {
 	for _, p := range t.Params {
 		if p.Decorators["description"] == nil {
 			report(p.Line, "parameter %s has no @description", p.Name)
@@ -569,7 +554,7 @@ func ruleParamDescription(_ *Set, t *Template, report reporter) {
 
 var secretParamRE = regexp.MustCompile(`(?i)(secret|password|token|key)(value)?$`)
 
-func ruleSecureParam(_ *Set, t *Template, report reporter) {
+func ruleSecureParam(_ *Set, t *template, report reporter) {
 	for _, p := range t.Params {
 		if secretParamRE.MatchString(p.Name) && !p.secure() {
 			report(p.Line, "parameter %s looks like a secret: mark it @secure()", p.Name)
@@ -582,7 +567,64 @@ func ruleSecureParam(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func ruleSecureOutput(_ *Set, t *Template, report reporter) {
+func ruleFirstDeploySecret(s *Set, t *template, report reporter) {
+	for _, p := range t.Params {
+		if !p.secure() || !IsString(p.Default, "") {
+			continue
+		}
+		for _, m := range t.Modules {
+			for _, arg := range props(prop(m.Body, "params")) {
+				exprs := t.expand(arg.Value)
+				if !slices.ContainsFunc(exprs, func(n *Node) bool { return slices.Contains(references(n), p.Name) }) {
+					continue
+				}
+				var fails []string
+				for _, n := range exprs {
+					n.walk(func(c *Node) bool {
+						if callName(c) == "fail" {
+							for _, e := range t.expand(c) {
+								fails = append(fails, e.Text)
+							}
+						}
+						return true
+					})
+				}
+				if len(fails) == 0 {
+					report(arg.Line, "module %s: %s may be empty, and nothing stops a first deployment that has no secret to keep; guard it: cond ? %s : fail('... names the variable to set ...')", m.Symbol, p.Name, p.Name)
+					continue
+				}
+				for _, env := range s.envNames(t, p.Name) {
+					if !strings.Contains(strings.Join(fails, "\n"), env) {
+						report(arg.Line, "module %s: the fail() for an empty %s does not name %s, the variable the parameter files read it from", m.Symbol, p.Name, env)
+					}
+				}
+			}
+		}
+	}
+}
+
+// envNames lists the environment variables that the set's parameter files
+// for t read parameter name from (readEnvironmentVariable('NAME', ...)).
+func (s *Set) envNames(t *template, name string) []string {
+	var out []string
+	for _, path := range s.order {
+		pf := s.files[path]
+		using, ok := stringValue(pf.Using)
+		if !pf.IsParams || !ok || s.resolve(pf, using) != t {
+			continue
+		}
+		for _, a := range pf.Assignments {
+			if args := callArgs(a.Value); a.Name == name && callName(a.Value) == "readEnvironmentVariable" && len(args) > 0 {
+				if env, ok := stringValue(args[0]); ok && !slices.Contains(out, env) {
+					out = append(out, env)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func ruleSecureOutput(_ *Set, t *template, report reporter) {
 	for _, o := range t.Outputs {
 		for _, ref := range references(o.Value) {
 			if p := t.param(ref); p != nil && p.secure() {
@@ -592,7 +634,7 @@ func ruleSecureOutput(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func ruleDependsOn(_ *Set, t *Template, report reporter) {
+func ruleDependsOn(_ *Set, t *template, report reporter) {
 	t.Root.walk(func(n *Node) bool {
 		if n.Type == "object_property" && len(n.Children) > 1 && n.Children[0].Text == "dependsOn" {
 			report(n.Line, "dependsOn: reference the resource symbolically instead")
@@ -601,7 +643,7 @@ func ruleDependsOn(_ *Set, t *Template, report reporter) {
 	})
 }
 
-func ruleUnused(_ *Set, t *Template, report reporter) {
+func ruleUnused(_ *Set, t *template, report reporter) {
 	if t.IsParams {
 		return
 	}
@@ -632,8 +674,73 @@ func ruleUnused(_ *Set, t *Template, report reporter) {
 	}
 }
 
-func ruleModuleContract(s *Set, t *Template, report reporter) {
-	mods := map[string]*Template{}
+func ruleCycle(_ *Set, t *template, report reporter) {
+	line := map[string]int{}
+	body := map[string]*Node{}
+	for _, r := range t.Resources {
+		if r.Parent == nil {
+			line[r.Symbol], body[r.Symbol] = r.Line, r.Body
+		}
+	}
+	for _, m := range t.Modules {
+		line[m.Symbol], body[m.Symbol] = m.Line, m.Body
+	}
+	for name, v := range t.Vars {
+		line[name], body[name] = v.Line, v
+	}
+	deps := map[string][]string{}
+	var read func(sym string, n *Node)
+	read = func(sym string, n *Node) {
+		switch {
+		case n == nil || n.Type == "resource_declaration": // a nested resource may name its parent
+		case n.Type == "object_property" && len(n.Children) >= 2: // the value, not the key
+			read(sym, n.last())
+		case n.Type == "identifier":
+			if body[n.Text] != nil && !slices.Contains(deps[sym], n.Text) {
+				deps[sym] = append(deps[sym], n.Text)
+			}
+		default:
+			for _, c := range n.Children {
+				read(sym, c)
+			}
+		}
+	}
+	for sym, b := range body {
+		read(sym, b)
+	}
+	// Depth-first; a symbol met again on the current path closes a cycle.
+	state := map[string]int{} // 1: on the path, 2: done
+	var path []string
+	var visit func(sym string)
+	visit = func(sym string) {
+		state[sym] = 1
+		path = append(path, sym)
+		for _, d := range deps[sym] {
+			switch state[d] {
+			case 0:
+				visit(d)
+			case 1:
+				cycle := append(slices.Clone(path[slices.Index(path, d):]), d)
+				report(line[d], "%s: a cycle, which Bicep rejects (BCP080)", strings.Join(cycle, " -> "))
+			}
+		}
+		path = path[:len(path)-1]
+		state[sym] = 2
+	}
+	syms := make([]string, 0, len(body))
+	for sym := range body {
+		syms = append(syms, sym)
+	}
+	slices.Sort(syms)
+	for _, sym := range syms {
+		if state[sym] == 0 {
+			visit(sym)
+		}
+	}
+}
+
+func ruleModuleContract(s *Set, t *template, report reporter) {
+	mods := map[string]*template{}
 	for _, m := range t.Modules {
 		mt := s.resolve(t, m.Path)
 		if mt == nil {
@@ -669,7 +776,7 @@ func ruleModuleContract(s *Set, t *Template, report reporter) {
 	})
 }
 
-func ruleParamFile(s *Set, t *Template, report reporter) {
+func ruleParamFile(s *Set, t *template, report reporter) {
 	if !t.IsParams {
 		return
 	}
@@ -694,7 +801,7 @@ func ruleParamFile(s *Set, t *Template, report reporter) {
 		if p.secure() {
 			// Secrets come from the environment, never from the file.
 			args := callArgs(a.Value)
-			if callName(a.Value) != "readEnvironmentVariable" || len(args) == 0 || (len(args) > 1 && !isString(args[1], "")) {
+			if callName(a.Value) != "readEnvironmentVariable" || len(args) == 0 || (len(args) > 1 && !IsString(args[1], "")) {
 				report(a.Line, "@secure() parameter %s must be read with readEnvironmentVariable('NAME'[, '']), never written here", a.Name)
 			}
 			continue
@@ -710,7 +817,7 @@ func ruleParamFile(s *Set, t *Template, report reporter) {
 
 // checkAllowed checks a literal assignment against the parameter's
 // @allowed, @minValue and @maxValue.
-func checkAllowed(p *Param, a *Assignment, report reporter) {
+func checkAllowed(p *param, a *assignment, report reporter) {
 	if !isLiteral(a.Value) {
 		return
 	}
