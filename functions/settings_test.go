@@ -25,9 +25,9 @@ type localSettings struct {
 
 // notLocal are handler settings a local run leaves unset.
 var notLocal = map[string]string{
-	config.Port:              "the host passes the port",
-	config.TableEndpoint:     "Azure's way to the table; locally SESSION_TABLE_CONNECTION_STRING",
-	config.ManagedIdentityID: "Azure's managed identity",
+	config.Port:               "the host passes the port",
+	auth.EnvTableEndpoint:     "Azure's way to the table; locally SESSION_TABLE_CONNECTION_STRING",
+	auth.EnvManagedIdentityID: "Azure's managed identity",
 }
 
 func TestLocalSettingsSample(t *testing.T) {
@@ -141,8 +141,8 @@ func TestVSCodeLaunch(t *testing.T) {
 				want[setting.Name] = v
 			}
 		}
-		want[config.CAFile] = "${workspaceFolder}/" + path.Base(s.Values[config.CAFile])
-		want[config.Port] = strings.TrimPrefix(s.Values[config.PublicBaseURL], "http://localhost:")
+		want[auth.EnvCAFile] = "${workspaceFolder}/" + path.Base(s.Values[auth.EnvCAFile])
+		want[config.Port] = strings.TrimPrefix(s.Values[auth.EnvPublicBaseURL], "http://localhost:")
 		if !maps.Equal(c.Env, want) {
 			t.Errorf("%q env differs from local.settings.sample.json:\n got %v\nwant %v", c.Name, c.Env, want)
 		}

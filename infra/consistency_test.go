@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 
+	"github.com/b2c-functions-go/b2c-functions-go/auth"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
 )
 
@@ -49,9 +50,9 @@ var setByPlatform = map[string]string{
 var requiredInAzure = map[string]string{
 	// SESSION_TABLE_CONNECTION_STRING (Azurite) is LocalOnly; in Azure the
 	// table is reached by endpoint and identity.
-	config.TableEndpoint: "the only way to the session table in Azure",
+	auth.EnvTableEndpoint: "the only way to the session table in Azure",
 	// The identity is user-assigned: without its client ID azidentity finds none.
-	config.ManagedIdentityID: "selects the user-assigned identity",
+	auth.EnvManagedIdentityID: "selects the user-assigned identity",
 }
 
 var settingRefRE = regexp.MustCompile(`%([A-Za-z0-9_.:-]+)%`)

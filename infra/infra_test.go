@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/b2c-functions-go/b2c-functions-go/auth"
 	"github.com/b2c-functions-go/b2c-functions-go/infra/check"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
 )
@@ -112,14 +113,14 @@ func TestAppSettingsMatchHandlerAndHost(t *testing.T) {
 	if !check.IsString(values["AzureWebJobsStorage__credential"], "managedidentity") {
 		t.Error("AzureWebJobsStorage__credential must be 'managedidentity'")
 	}
-	if !check.IsKeyVaultReference(values[config.ClientSecret]) {
-		t.Errorf("%s must be a Key Vault reference", config.ClientSecret)
+	if !check.IsKeyVaultReference(values[auth.EnvClientSecret]) {
+		t.Errorf("%s must be a Key Vault reference", auth.EnvClientSecret)
 	}
-	if v := values[config.TableEndpoint]; v == nil || v.Text != "storageTableEndpoint" {
-		t.Errorf("%s must be the storage account's table endpoint (https://{account}.table.core.windows.net/)", config.TableEndpoint)
+	if v := values[auth.EnvTableEndpoint]; v == nil || v.Text != "storageTableEndpoint" {
+		t.Errorf("%s must be the storage account's table endpoint (https://{account}.table.core.windows.net/)", auth.EnvTableEndpoint)
 	}
-	if v := values[config.PublicBaseURL]; v == nil || !strings.Contains(v.Text, "defaultOrigin") {
-		t.Errorf("%s must default to the site's own https origin", config.PublicBaseURL)
+	if v := values[auth.EnvPublicBaseURL]; v == nil || !strings.Contains(v.Text, "defaultOrigin") {
+		t.Errorf("%s must default to the site's own https origin", auth.EnvPublicBaseURL)
 	}
 }
 
@@ -130,11 +131,11 @@ func TestConsistencyCatches(t *testing.T) {
 		{Name: "OPTIONAL"},
 		{Name: "LOCAL", LocalOnly: true},
 		{Name: config.Port},
-		{Name: config.TableEndpoint},
-		{Name: config.ManagedIdentityID},
+		{Name: auth.EnvTableEndpoint},
+		{Name: auth.EnvManagedIdentityID},
 	}
 	host := []hostSetting{{"HOST_READS", "test"}}
-	complete := []string{"NEEDED", config.TableEndpoint, config.ManagedIdentityID, "HOST_READS", "SCHEDULE"}
+	complete := []string{"NEEDED", auth.EnvTableEndpoint, auth.EnvManagedIdentityID, "HOST_READS", "SCHEDULE"}
 	refs := map[string]string{"SCHEDULE": "functions/sweep/function.json"}
 	if p := consistencyProblems(complete, handler, host, refs); len(p) != 0 {
 		t.Fatalf("a complete set has problems: %v", p)
@@ -149,7 +150,7 @@ func TestConsistencyCatches(t *testing.T) {
 		want     string
 	}{
 		{"handler-required missing", without(complete, "NEEDED"), refs, "the handler requires NEEDED"},
-		{"required in Azure missing", without(complete, config.TableEndpoint), refs, "the handler requires " + config.TableEndpoint},
+		{"required in Azure missing", without(complete, auth.EnvTableEndpoint), refs, "the handler requires " + auth.EnvTableEndpoint},
 		{"host setting missing", without(complete, "HOST_READS"), refs, "the Functions host reads HOST_READS"},
 		{"function.json reference missing", complete, map[string]string{"SCHEDULE": "f", "OTHER": "functions/x/function.json"}, "references %OTHER%"},
 		{"nobody reads it", append(slices.Clone(complete), "STRAY"), refs, "Bicep sets STRAY, which neither"},

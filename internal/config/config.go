@@ -34,15 +34,6 @@ const (
 	LogLevel    = "LOG_LEVEL"
 )
 
-// Names of sign-in settings that the app's own checks refer to.
-const (
-	CAFile            = auth.EnvCAFile
-	ClientSecret      = auth.EnvClientSecret
-	PublicBaseURL     = auth.EnvPublicBaseURL
-	TableEndpoint     = auth.EnvTableEndpoint
-	ManagedIdentityID = auth.EnvManagedIdentityID
-)
-
 var own = []Setting{
 	{Name: APIEndpoint, Description: "URL of the protected API that /graphcall calls, with the scopes in " + auth.EnvAPIScopes},
 	{Name: Port, Description: "port to listen on; set by the Functions host, default 8080"},
