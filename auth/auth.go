@@ -208,7 +208,7 @@ func (s *Service) Ready(ctx context.Context) error {
 	if err := s.store.Ping(ctx); err != nil {
 		return &NotReadyError{Dependency: "session table", Err: err}
 	}
-	if _, err := s.b2c.Metadata(ctx, s.cfg.SignUpSignInPolicy); err != nil {
+	if err := s.b2c.Ping(ctx, s.cfg.SignUpSignInPolicy); err != nil {
 		return &NotReadyError{Dependency: "sign-in service", Err: err}
 	}
 	return nil

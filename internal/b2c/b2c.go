@@ -140,12 +140,27 @@ func (c *Client) Metadata(ctx context.Context, policyName string) (*Metadata, er
 	return c.metadata(ctx, p)
 }
 
+// Ping fetches a user flow's discovery document from B2C itself, not the
+// cache (which it refreshes): it tells whether B2C answers now.
+func (c *Client) Ping(ctx context.Context, policyName string) error {
+	p, err := c.policy(policyName)
+	if err != nil {
+		return err
+	}
+	_, err = c.fetchMetadata(ctx, p, true)
+	return err
+}
+
 func (c *Client) metadata(ctx context.Context, p *policy) (*Metadata, error) {
+	return c.fetchMetadata(ctx, p, false)
+}
+
+func (c *Client) fetchMetadata(ctx context.Context, p *policy, fresh bool) (*Metadata, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.tenant.Authority(p.name)+"/v2.0/.well-known/openid-configuration", nil)
 	if err != nil {
 		return nil, fmt.Errorf("b2c: %w: %v", ErrMisconfigured, err)
 	}
-	m, err := c.discovery.metadata(req)
+	m, err := c.discovery.metadata(req, fresh)
 	if err != nil {
 		return nil, fmt.Errorf("b2c: user flow %q: %w", p.name, err)
 	}

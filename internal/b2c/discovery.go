@@ -50,7 +50,7 @@ func (d *discoveryCache) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !isDiscovery(req) {
 		return d.next.RoundTrip(req)
 	}
-	doc, resp, err := d.get(req)
+	doc, resp, err := d.get(req, false)
 	if doc == nil {
 		return resp, err
 	}
@@ -58,14 +58,14 @@ func (d *discoveryCache) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // get returns the cached document for req, fetching it when it is missing
-// or expired. When the fetch does not give a usable document, it returns
-// the response (for MSAL) or the error instead.
-func (d *discoveryCache) get(req *http.Request) (*cachedDoc, *http.Response, error) {
+// or expired, or always when fresh. When the fetch does not give a usable
+// document, it returns the response (for MSAL) or the error instead.
+func (d *discoveryCache) get(req *http.Request, fresh bool) (*cachedDoc, *http.Response, error) {
 	key := strings.ToLower(req.URL.String())
 	d.mu.Lock()
 	doc, ok := d.docs[key]
 	d.mu.Unlock()
-	if ok && d.now().Before(doc.expires) {
+	if ok && !fresh && d.now().Before(doc.expires) {
 		return doc, nil, nil
 	}
 	resp, err := d.next.RoundTrip(req)
@@ -87,9 +87,10 @@ func (d *discoveryCache) get(req *http.Request) (*cachedDoc, *http.Response, err
 	return doc, nil, nil
 }
 
-// metadata returns the parsed discovery document at url.
-func (d *discoveryCache) metadata(req *http.Request) (*Metadata, error) {
-	doc, resp, err := d.get(req)
+// metadata returns the parsed discovery document that req asks for, from
+// the network when fresh.
+func (d *discoveryCache) metadata(req *http.Request, fresh bool) (*Metadata, error) {
+	doc, resp, err := d.get(req, fresh)
 	switch {
 	case err != nil && transportFailure(err):
 		return nil, fmt.Errorf("%w: discovery: %v", ErrUnreachable, transportCause(err))

@@ -1,0 +1,379 @@
+package auth_test
+
+// Helpers of the auth tests: a site served with httptest that signs in
+// against the B2C emulator and keeps sessions in Azurite, and a browser
+// stand-in that drives the emulator's sign-in pages.
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/b2c-functions-go/b2c-functions-go/auth"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
+)
+
+const (
+	testClientID = "11111111-2222-4333-8444-555555555555"
+	susi         = "B2C_1_signupsignin1"
+	profileEdit  = "B2C_1_profileediting1"
+	apiClientID  = "99999999-0000-4000-8000-0000000000a1"
+	apiScope     = "https://contoso.onmicrosoft.com/tasks-api/tasks.read"
+)
+
+var (
+	alice = emulator.User{ObjectID: "a11ce000-0000-4000-8000-000000000001", Email: "alice@example.com", Name: "Alice Example", GivenName: "Alice", FamilyName: "Example"}
+	bob   = emulator.User{ObjectID: "b0b00000-0000-4000-8000-000000000002", Email: "bob@example.com", Name: "Bob Example", GivenName: "Bob", FamilyName: "Example"}
+)
+
+// site is an app built on the auth package: the Service mounted on a mux,
+// a page behind RequireSignIn, and a page that asks for an access token.
+type site struct {
+	URL    string // http://127.0.0.1:PORT
+	Emu    *emulator.Server
+	Table  *aztables.Client
+	Svc    *auth.Service
+	Secret string
+
+	mu       sync.Mutex
+	failures []error // what Config.ErrorHandler was given
+}
+
+type siteOptions struct {
+	// config changes the Config before New.
+	config func(*auth.Config)
+	// routes adds handlers to the mux after Mount.
+	routes func(*http.ServeMux, *auth.Service)
+}
+
+// startSite starts the emulator, a table of the test's own in the shared
+// Azurite, and the site. The site's listener comes first: the emulator
+// needs the redirect URI, port included, when it starts.
+func startSite(t *testing.T, o siteOptions) *site {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	s := &site{URL: base, Secret: "secret-" + rand.Text()}
+
+	emu, err := emulator.Start(emulator.Config{
+		Tenant:   "contoso",
+		Policies: []emulator.Policy{{Name: susi}, {Name: profileEdit, Kind: emulator.ProfileEdit}},
+		Clients:  []emulator.Client{{ID: testClientID, Secret: s.Secret, RedirectURIs: []string{base + "/getAToken"}}},
+		Users:    []emulator.User{alice, bob},
+		APIs:     []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: apiClientID, Scopes: []string{"tasks.read"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	s.Emu = emu
+	_, s.Table = testenv.SharedAzurite(t).NewTable(t)
+
+	logs := &syncBuffer{}
+	cfg := auth.Config{
+		TenantName:         "contoso",
+		TenantHost:         emu.TLSHost(),
+		ClientID:           testClientID,
+		ClientSecret:       s.Secret,
+		SignUpSignInPolicy: susi,
+		ProfileEditPolicy:  profileEdit,
+		RedirectURL:        base + "/getAToken",
+		Scopes:             []string{apiScope},
+		Table:              s.Table,
+		HTTPClient:         trustingClient(t, emu),
+		Logger:             slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		ErrorHandler:       s.recordFailure,
+	}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	s.Svc, err = auth.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	s.Svc.Mount(mux)
+	mux.Handle("/private", s.Svc.RequireSignIn(http.HandlerFunc(showUser)))
+	mux.HandleFunc("GET /token", func(w http.ResponseWriter, r *http.Request) {
+		tok, err := s.Svc.AccessToken(r.Context(), []string{apiScope})
+		switch {
+		case errors.Is(err, auth.ErrSignInRequired):
+			http.Error(w, "sign-in required", http.StatusUnauthorized)
+		case err != nil:
+			s.recordFailure(w, r, err)
+		default:
+			io.WriteString(w, tok)
+		}
+	})
+	if o.routes != nil {
+		o.routes(mux, s.Svc)
+	}
+	srv.Config.Handler = s.Svc.Sessions(mux)
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		// Secrets, codes and tokens never reach the log.
+		for _, secret := range []string{s.Secret, "code=", "eyJ"} {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("the log holds %q", secret)
+			}
+		}
+		if t.Failed() && logs.String() != "" {
+			t.Logf("auth log:\n%s", logs.String())
+		}
+	})
+	return s
+}
+
+// recordFailure is the site's Config.ErrorHandler: it keeps the error for
+// the test and answers with the status of the failure's Kind.
+func (s *site) recordFailure(w http.ResponseWriter, r *http.Request, err error) {
+	s.mu.Lock()
+	s.failures = append(s.failures, err)
+	s.mu.Unlock()
+	status := http.StatusInternalServerError
+	var f *auth.Failure
+	if errors.As(err, &f) {
+		status = f.Kind.Status()
+	}
+	http.Error(w, http.StatusText(status), status)
+}
+
+// takeFailure returns the one failure reported since the last call.
+func (s *site) takeFailure(t *testing.T) *auth.Failure {
+	t.Helper()
+	s.mu.Lock()
+	failures := s.failures
+	s.failures = nil
+	s.mu.Unlock()
+	if len(failures) != 1 {
+		t.Fatalf("ErrorHandler called %d times, want once: %v", len(failures), failures)
+	}
+	var f *auth.Failure
+	if !errors.As(failures[0], &f) {
+		t.Fatalf("ErrorHandler got %T (%v), want a *auth.Failure", failures[0], failures[0])
+	}
+	return f
+}
+
+// noFailure checks that ErrorHandler was not called since the last take.
+func (s *site) noFailure(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.failures) != 0 {
+		t.Fatalf("ErrorHandler called: %v", s.failures)
+	}
+}
+
+// shownUser is what the protected page shows of the signed-in user.
+type shownUser struct {
+	Name, Email, ObjectID, Subject, Policy string
+}
+
+func showUser(w http.ResponseWriter, r *http.Request) {
+	u, ok := auth.UserFrom(r.Context())
+	if !ok {
+		http.Error(w, "RequireSignIn let a signed-out visitor through", http.StatusTeapot)
+		return
+	}
+	c := u.Claims
+	json.NewEncoder(w).Encode(shownUser{Name: c.Name, Email: c.Email(), ObjectID: c.ObjectID, Subject: c.Subject, Policy: c.Policy})
+}
+
+// trustingClient reaches the emulator's TLS endpoints, trusting its CA.
+func trustingClient(t *testing.T, emu *emulator.Server) *http.Client {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(emu.CACertPEM()) {
+		t.Fatal("no CA certificate from the emulator")
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// newBrowser is a browser stand-in with a cookie jar of its own that does
+// not follow redirects, so tests see each hop. The jar, like browsers,
+// sends Secure cookies to http://127.0.0.1.
+func newBrowser(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type response struct {
+	Status   int
+	Location string // as sent: relative to the request's URL, or absolute
+	Body     string
+	Cookies  []*http.Cookie // set by the response
+}
+
+// cookie returns the cookie named name that the response set.
+func (r response) cookie(name string) *http.Cookie {
+	for _, c := range r.Cookies {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func do(t *testing.T, c *http.Client, method, u string, form url.Values) response {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(b), Cookies: resp.Cookies()}
+}
+
+func get(t *testing.T, c *http.Client, u string) response { t.Helper(); return do(t, c, "GET", u, nil) }
+
+var (
+	txField    = regexp.MustCompile(`name="tx" value="([^"]+)"`)
+	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+)
+
+// startSignIn follows start (the site's /login, or a page that starts a
+// user flow) to the emulator's page and returns the page's form action and
+// transaction ID.
+func startSignIn(t *testing.T, c *http.Client, start string) (action, tx string) {
+	t.Helper()
+	r := get(t, c, start)
+	if r.Status != http.StatusFound {
+		t.Fatalf("GET %s: status %d, want 302\n%s", start, r.Status, r.Body)
+	}
+	page := get(t, c, r.Location)
+	if page.Status != http.StatusOK {
+		t.Fatalf("emulator page: status %d\n%s", page.Status, page.Body)
+	}
+	a, x := formAction.FindStringSubmatch(page.Body), txField.FindStringSubmatch(page.Body)
+	if a == nil || x == nil {
+		t.Fatalf("no form on the emulator page:\n%s", page.Body)
+	}
+	authorize, err := url.Parse(r.Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	act, err := authorize.Parse(html.UnescapeString(a[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return act.String(), x[1]
+}
+
+// answer posts a choice on the emulator's page and returns the redirect to
+// the site's callback.
+func answer(t *testing.T, c *http.Client, action, tx string, form url.Values) string {
+	t.Helper()
+	form.Set("tx", tx)
+	r := do(t, c, "POST", action, form)
+	if r.Status != http.StatusFound {
+		t.Fatalf("emulator answer: status %d, want 302\n%s", r.Status, r.Body)
+	}
+	return r.Location
+}
+
+// chooseUser is the emulator's one-click sign-in as user.
+func chooseUser(user emulator.User) url.Values {
+	return url.Values{"action": {"user"}, "user": {user.ObjectID}}
+}
+
+// signIn runs the whole sign-in from start as user and returns the
+// callback's response, which must be a 303.
+func signIn(t *testing.T, c *http.Client, start string, user emulator.User) response {
+	t.Helper()
+	action, tx := startSignIn(t, c, start)
+	r := get(t, c, answer(t, c, action, tx, chooseUser(user)))
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("callback: status %d, want 303\n%s", r.Status, r.Body)
+	}
+	return r
+}
+
+// shown fetches the protected page and decodes the user it shows.
+func (s *site) shown(t *testing.T, c *http.Client) shownUser {
+	t.Helper()
+	r := get(t, c, s.URL+"/private")
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET /private: status %d, want 200 signed in\n%s", r.Status, r.Body)
+	}
+	var u shownUser
+	if err := json.Unmarshal([]byte(r.Body), &u); err != nil {
+		t.Fatalf("GET /private: %v\n%s", err, r.Body)
+	}
+	return u
+}
+
+// rows counts the table's rows by row key: session, tokencache, pending.
+func rows(t *testing.T, table *aztables.Client) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	sel := "RowKey"
+	pager := table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Select: &sel})
+	for pager.More() {
+		page, err := pager.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range page.Entities {
+			var e aztables.Entity
+			if err := json.Unmarshal(raw, &e); err != nil {
+				t.Fatal(err)
+			}
+			counts[e.RowKey]++
+		}
+	}
+	return counts
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
