@@ -55,6 +55,12 @@ type server struct {
 
 // New returns the web layer, ready to render errors.
 func New(d Deps) (*Server, error) {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.APIClient == nil {
+		d.APIClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	s := &server{log: d.Logger, api: d.APIClient, endpoint: d.APIEndpoint, scopes: d.APIScopes, localhost: d.Localhost, msal: msalVersion()}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
@@ -74,7 +80,12 @@ func (srv *Server) Handler(svc *auth.Service) http.Handler {
 	s := srv.s
 	s.auth = svc
 	h := s.handler()
-	h = http.NewCrossOriginProtection().Handler(h)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, &pageError{Status: http.StatusForbidden, Title: "Request refused",
+			Detail: "This request came from another site, so it was refused. Use the buttons on this site's own pages."})
+	}))
+	h = cop.Handler(h)
 	h = s.securityHeaders(h)
 	h = s.logRequests(h)
 	return h
@@ -127,7 +138,8 @@ type page struct {
 }
 
 func (s *server) newPage(r *http.Request) *page {
-	p := &page{ProfileEdit: s.auth.ProfileEditEnabled(), APIConfigured: s.endpoint != "", CSS: s.css, MSALVersion: s.msal}
+	// s.auth is nil while only errors are rendered (before Handler).
+	p := &page{ProfileEdit: s.auth != nil && s.auth.ProfileEditEnabled(), APIConfigured: s.endpoint != "", CSS: s.css, MSALVersion: s.msal}
 	p.User, _ = auth.UserFrom(r.Context())
 	return p
 }
