@@ -28,10 +28,12 @@ import (
 )
 
 // Cookie names. The __Host- prefix makes the browser insist on Secure,
-// Path=/ and no Domain, so no sibling subdomain can plant or read them.
+// Path=/ and no Domain, so no sibling subdomain can plant or read them. A
+// sign-in under way keeps its state in a cookie of its own, named with
+// PendingCookiePrefix, for up to 10 minutes.
 const (
-	SessionCookie = "__Host-session"
-	BindingCookie = "__Host-signin-binding"
+	SessionCookie       = "__Host-session"
+	PendingCookiePrefix = "__Host-signin-"
 )
 
 // Service signs users in and out and loads their sessions.

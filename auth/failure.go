@@ -19,14 +19,16 @@ const (
 	// BadResponse: the callback carries no state, or neither a code nor an
 	// error.
 	BadResponse
-	// SignInExpired: the state is unknown, expired (sign-ins last 10
-	// minutes) or already used.
+	// SignInExpired: the sign-in took longer than 10 minutes, its cookie
+	// was altered, or its callback was already used.
 	SignInExpired
-	// BindingMissing: the browser did not send back the cookie set when the
-	// sign-in started (cookies blocked, or Safari on http://localhost).
+	// BindingMissing: the browser sent no sign-in cookie at all: cookies
+	// are blocked (Safari drops them on http://localhost), or the callback
+	// was opened in a browser that started no sign-in.
 	BindingMissing
-	// BindingMismatch: the sign-in was started in another browser (login
-	// CSRF, RFC 6749 §10.12), and was refused.
+	// BindingMismatch: the browser has sign-ins of its own under way, but
+	// not this one: it was started in another browser (login CSRF, RFC 6749
+	// §10.12), and was refused.
 	BindingMismatch
 	// Rejected: B2C or validation refused the code or the ID token; Err
 	// says why.

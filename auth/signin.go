@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -65,32 +64,63 @@ func (s *Service) SignIn(w http.ResponseWriter, r *http.Request, returnTo string
 	s.start(w, r, pending{Flow: b2c.NewFlow(s.cfg.SignUpSignInPolicy), ReturnTo: LocalPath(returnTo), Purpose: purposeSignIn})
 }
 
-// start stores a pending sign-in bound to this browser and redirects to the
-// user flow. The binding cookie is reused while it lives, so two tabs can
-// sign in at once.
+// start keeps a pending sign-in in a cookie of this browser and redirects
+// to the user flow. Each sign-in has a cookie of its own, named after its
+// state, so tabs can sign in at once; starting one writes nothing to the
+// table.
 func (s *Service) start(w http.ResponseWriter, r *http.Request, p pending) {
-	binding := rand.Text() // 128 random bits
-	if c, err := r.Cookie(BindingCookie); err == nil && len(c.Value) == len(binding) {
-		binding = c.Value
+	if len(p.ReturnTo) > maxReturnTo {
+		p.ReturnTo = s.cfg.HomePath // a cookie has room for about 4 KB
 	}
 	data, err := json.Marshal(p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	// The URL first: when B2C cannot be reached, nothing is stored.
+	// The URL first: when B2C cannot be reached, nothing is set.
 	state := session.NewState()
 	u, err := s.b2c.AuthCodeURL(r.Context(), p.Flow, state, s.cfg.RedirectURL, s.tokenScopes())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.store.PutPending(r.Context(), state, data, binding); err != nil {
+	value, err := s.store.SealPending(state, data)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	setCookie(w, BindingCookie, binding, session.PendingLifetime)
+	// Bound what sign-ins left unfinished add to every request's headers:
+	// past the limit, the older ones are dropped.
+	if old := pendingCookies(r); len(old) >= maxPending {
+		for _, c := range old {
+			clearCookie(w, c.Name)
+		}
+	}
+	setCookie(w, pendingCookie(state), value, session.PendingLifetime)
 	http.Redirect(w, r, u, http.StatusFound)
+}
+
+// Limits of the pending sign-in cookies.
+const (
+	maxPending  = 4
+	maxReturnTo = 1024
+)
+
+// pendingCookie names the cookie of the sign-in of state: a prefix and part
+// of the state's SHA-256, not the state itself.
+func pendingCookie(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return PendingCookiePrefix + base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+func pendingCookies(r *http.Request) []*http.Cookie {
+	var cs []*http.Cookie
+	for _, c := range r.Cookies() {
+		if strings.HasPrefix(c.Name, PendingCookiePrefix) {
+			cs = append(cs, c)
+		}
+	}
+	return cs
 }
 
 // CallbackHandler serves the redirect URI. It checks the state and the
@@ -112,19 +142,23 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 		return &Failure{Kind: BadResponse}
 	}
 	// Login CSRF (RFC 6749 §10.12, RFC 9700 §4.7.1): only the browser that
-	// started this sign-in may finish it.
-	var binding string
-	if c, err := r.Cookie(BindingCookie); err == nil {
-		binding = c.Value
+	// started this sign-in holds its cookie, so only it may finish it.
+	name := pendingCookie(state)
+	c, err := r.Cookie(name)
+	if err != nil {
+		return s.noPendingCookie(r, state)
 	}
-	data, err := s.store.TakePending(r.Context(), state, binding)
-	switch {
+	clearCookie(w, name) // this sign-in ends here, whatever the outcome
+	data, err := s.store.OpenPending(state, c.Value)
+	if err != nil {
+		return &Failure{Kind: SignInExpired, Err: err}
+	}
+	// Consumed before the code is redeemed: a replayed callback never
+	// reaches B2C, which would revoke the tokens of a code redeemed twice
+	// (RFC 6749 §4.1.2).
+	switch err := s.store.Consume(r.Context(), state); {
 	case errors.Is(err, session.ErrNotFound):
 		return &Failure{Kind: SignInExpired}
-	case errors.Is(err, session.ErrBindingMismatch) && binding == "":
-		return &Failure{Kind: BindingMissing}
-	case errors.Is(err, session.ErrBindingMismatch):
-		return &Failure{Kind: BindingMismatch}
 	case err != nil:
 		return err
 	}
@@ -166,6 +200,22 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 	s.cfg.Logger.InfoContext(r.Context(), "signed in", "policy", p.Policy, "newUser", claimsFrom(res.Claims).NewUser)
 	http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)
 	return nil
+}
+
+// noPendingCookie tells why a callback came without its sign-in's cookie:
+// a replay of a finished sign-in, a sign-in of another browser, or a browser
+// that keeps no cookies for this site.
+func (s *Service) noPendingCookie(r *http.Request, state string) error {
+	used, err := s.store.Consumed(r.Context(), state)
+	switch {
+	case err != nil:
+		return err
+	case used:
+		return &Failure{Kind: SignInExpired}
+	case len(pendingCookies(r)) > 0:
+		return &Failure{Kind: BindingMismatch}
+	}
+	return &Failure{Kind: BindingMissing}
 }
 
 // providerError handles an error B2C sent to the redirect URI. B2C puts its

@@ -46,7 +46,7 @@ func (s *Service) AccessToken(ctx context.Context, scopes []string) (string, err
 	}
 	// A session this young with its cache in place has just been through
 	// sign-in: sending it there again would loop.
-	if s.store.TokenCache(user.sess) != nil && s.cfg.Now().Sub(user.sess.Created) < freshSession {
+	if cache, _ := s.store.TokenCache(ctx, user.sess); cache != nil && s.cfg.Now().Sub(user.sess.Created) < freshSession {
 		return "", &Failure{Kind: Misconfigured, Err: fmt.Errorf("no usable access token right after sign-in: check Config.Scopes (%s) against the app registration's API permissions: %w", EnvAPIScopes, err)}
 	}
 	s.cfg.Logger.InfoContext(ctx, "no token without sign-in", "err", err)
@@ -58,5 +58,9 @@ func (s *Service) AccessToken(ctx context.Context, scopes []string) (string, err
 const freshSession = time.Minute
 
 func (s *Service) acquireSilent(ctx context.Context, user *User, scopes []string) (string, error) {
-	return s.b2c.AcquireTokenSilent(ctx, user.data.APIPolicy, user.data.AccountID, scopes, tokencache.New(s.store, user.sess))
+	tc, err := tokencache.New(ctx, s.store, user.sess)
+	if err != nil {
+		return "", err
+	}
+	return s.b2c.AcquireTokenSilent(ctx, user.data.APIPolicy, user.data.AccountID, scopes, tc)
 }

@@ -38,8 +38,8 @@ var misconfigured = pageError{Title: "This site is misconfigured",
 // failureCopy words each kind of auth failure.
 var failureCopy = map[auth.Kind]pageError{
 	auth.BadResponse:    {Title: "Sign-in failed", Detail: "The sign-in response carries neither a valid state nor a code. Start again from the sign-in link.", SignInAgain: true},
-	auth.SignInExpired:  {Title: "Sign-in expired", Detail: "This sign-in response is unknown, expired (sign-ins last 10 minutes) or was already used.", SignInAgain: true},
-	auth.BindingMissing: {Title: "Sign-in cookie missing", Detail: "Your browser did not send back the cookie set when this sign-in started. Cookies may be blocked for this site.", SignInAgain: true},
+	auth.SignInExpired:  {Title: "Sign-in expired", Detail: "This sign-in took longer than 10 minutes or was already used.", SignInAgain: true},
+	auth.BindingMissing: {Title: "Sign-in cookie missing", Detail: "Your browser sent no cookie of this sign-in: cookies may be blocked for this site, or the sign-in was started in another browser.", SignInAgain: true},
 	auth.BindingMismatch: {Title: "Sign-in started elsewhere",
 		Detail: "This sign-in response belongs to a sign-in started in another browser, so it was refused.", SignInAgain: true},
 	auth.Rejected:             {Title: "Sign-in failed", Detail: "The sign-in response was not accepted.", SignInAgain: true},

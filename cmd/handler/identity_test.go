@@ -63,7 +63,7 @@ func TestManagedIdentityReachesTableStorage(t *testing.T) {
 		if home.Status != 200 || !strings.Contains(html.UnescapeString(home.Body), "Welcome, Alice Example") {
 			t.Fatalf("signed-in home: %d\n%s", home.Status, home.Body)
 		}
-		if n := rows(t, table); n["session"] != 1 || n["tokencache"] != 1 || n["pending"] != 0 {
+		if n := rows(t, table); n["session"] != 1 || n["tokencache"] != 1 || n["used"] != 1 {
 			t.Fatalf("rows after sign-in: %v", n)
 		}
 		out := do(t, c, "POST", app.URL+"/logout", url.Values{})
@@ -101,9 +101,13 @@ func TestManagedIdentityReachesTableStorage(t *testing.T) {
 		id := newIdentityEndpoint(t, "https://vault.azure.net")
 		app, _ := startHandlerProcess(t, bin, az, id)
 
-		r := do(t, newClient(t), "GET", app.URL+"/login", nil)
+		// Starting a sign-in writes nothing; its callback is refused.
+		c := newClient(t)
+		action, tx := startSignIn(t, c, app.URL+"/login")
+		cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
+		r := do(t, c, "GET", cb, nil)
 		if r.Status != http.StatusInternalServerError || !strings.Contains(r.Body, "This site is misconfigured") {
-			t.Fatalf("GET /login with a refused token: %d, want 500\n%s", r.Status, r.Body)
+			t.Fatalf("callback with a refused token: %d, want 500\n%s", r.Status, r.Body)
 		}
 		if h := do(t, newClient(t), "GET", app.URL+"/healthz", nil); h.Status != 200 {
 			t.Fatalf("/healthz after a refused token: %d", h.Status)

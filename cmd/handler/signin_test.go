@@ -39,7 +39,7 @@ func TestSignInAndOut(t *testing.T) {
 			t.Errorf("signed-in home lacks %q", want)
 		}
 	}
-	if n := rows(t, app.Table); n["session"] != 1 || n["tokencache"] != 1 || n["pending"] != 0 {
+	if n := rows(t, app.Table); n["session"] != 1 || n["tokencache"] != 1 || n["used"] != 1 {
 		t.Fatalf("rows after sign-in: %v", n)
 	}
 
@@ -128,8 +128,8 @@ func TestCallbackRejects(t *testing.T) {
 		{"no state", func(t *testing.T, c *http.Client) string { return app.URL + "/getAToken?code=abc" }, "Sign-in failed"},
 		{"unknown state", func(t *testing.T, c *http.Client) string {
 			return app.URL + "/getAToken?code=abc&state=" + strings.Repeat("A", 43)
-		}, "Sign-in expired"},
-		{"malformed state", func(t *testing.T, c *http.Client) string { return app.URL + "/getAToken?code=abc&state=%00%FF" }, "Sign-in expired"},
+		}, "Sign-in cookie missing"},
+		{"malformed state", func(t *testing.T, c *http.Client) string { return app.URL + "/getAToken?code=abc&state=%00%FF" }, "Sign-in cookie missing"},
 		{"replayed", func(t *testing.T, c *http.Client) string {
 			action, tx := startSignIn(t, c, app.URL+"/login")
 			cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})

@@ -12,8 +12,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,16 +44,14 @@ var (
 	// such as a 403 when the identity lacks its role: a configuration
 	// error, not an outage.
 	ErrRefused = errors.New("session: table storage refused the request")
-	// ErrBindingMismatch reports a pending sign-in taken with a binding
-	// other than the one it was stored with. The pending sign-in is kept.
-	ErrBindingMismatch = errors.New("session: pending sign-in bound to another browser")
 )
 
 // Row keys inside a session's or a pending sign-in's partition.
 const (
 	rowSession    = "session"
 	rowTokenCache = "tokencache"
-	rowPending    = "pending"
+	rowPending    = "pending" // the purpose a pending sign-in's keys are derived for
+	rowUsed       = "used"    // the mark of a state whose callback came
 )
 
 // PendingLifetime is how long a started sign-in may take.
@@ -179,7 +177,8 @@ type Session struct {
 
 	keys rowKeys
 	etag azcore.ETag
-	// The token cache as read with the session, still sealed.
+	// The token cache, still sealed, once TokenCache has read it.
+	cacheRead bool
 	cache     []byte
 	cacheETag azcore.ETag
 }
@@ -231,41 +230,32 @@ func (s *Store) expires(sess *Session) time.Time {
 // would double the cost of a read.
 func (s *Store) touchEvery() time.Duration { return min(5*time.Minute, s.idle/4) }
 
-// Load reads a session and its token cache in one partition query. A
-// malformed, unknown, expired or undecryptable ID gives ErrNotFound.
+// Load reads a session: one point read of its session row. The token cache
+// is read only when asked for (TokenCache). A malformed, unknown, expired or
+// undecryptable ID gives ErrNotFound.
 func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 	secret, err := parseSecret(id)
 	if err != nil {
 		return nil, ErrNotFound
 	}
 	sess := &Session{ID: id, keys: secret.derive(rowSession)}
-	filter := fmt.Sprintf("PartitionKey eq '%s'", sess.keys.partition) // base64url: nothing to escape
-	found := false
-	err = s.list(ctx, "load session", &aztables.ListEntitiesOptions{Filter: &filter}, func(e aztables.EDMEntity) error {
-		switch e.RowKey {
-		case rowSession:
-			found = true
-			sess.etag = azcore.ETag(e.ETag)
-			sess.Created = timeProp(e, "Created")
-			sess.LastSeen = timeProp(e, "LastSeen")
-			data, err := sess.keys.open(rowSession, binaryProp(e, "Data"))
-			if err != nil {
-				return ErrNotFound
-			}
-			sess.Data = data
-		case rowTokenCache:
-			sess.cacheETag = azcore.ETag(e.ETag)
-			sess.cache = joinChunks(e)
-		}
-		return nil
-	})
+	resp, err := s.table.GetEntity(ctx, sess.keys.partition, rowSession, nil)
 	if err != nil {
-		return nil, err
+		return nil, classify("load session", err)
 	}
-	now := s.now()
-	if !found {
+	// One decode, into just the properties a session row has.
+	var row struct {
+		Created, LastSeen time.Time
+		Data              []byte
+	}
+	if err := json.Unmarshal(resp.Value, &row); err != nil {
+		return nil, fmt.Errorf("session: load session: decoding row: %w", err)
+	}
+	sess.etag, sess.Created, sess.LastSeen = resp.ETag, row.Created, row.LastSeen
+	if sess.Data, err = sess.keys.open(rowSession, row.Data); err != nil {
 		return nil, ErrNotFound
 	}
+	now := s.now()
 	if !now.Before(s.expires(sess)) {
 		// Ended: remove it now rather than waiting for the sweeper.
 		_ = s.Delete(ctx, sess)
@@ -311,19 +301,18 @@ func (s *Store) Update(ctx context.Context, sess *Session, data []byte) error {
 	return nil
 }
 
-// Delete removes a session and its token cache: one transaction when the
-// session has a cache, since both rows share a partition.
+// Delete removes a session and its token cache in one transaction, since
+// both rows share a partition.
 func (s *Store) Delete(ctx context.Context, sess *Session) error {
-	if sess.cacheETag != "" {
-		_, err := s.table.SubmitTransaction(ctx, []aztables.TransactionAction{
-			{ActionType: aztables.TransactionTypeDelete, Entity: keyEntity(sess.keys.partition, rowSession)},
-			{ActionType: aztables.TransactionTypeDelete, Entity: keyEntity(sess.keys.partition, rowTokenCache)},
-		}, nil)
-		if err == nil {
-			return nil
-		}
-		// A row already gone fails the whole transaction: delete one by one.
+	_, err := s.table.SubmitTransaction(ctx, []aztables.TransactionAction{
+		{ActionType: aztables.TransactionTypeDelete, Entity: keyEntity(sess.keys.partition, rowSession)},
+		{ActionType: aztables.TransactionTypeDelete, Entity: keyEntity(sess.keys.partition, rowTokenCache)},
+	}, nil)
+	if err == nil {
+		return nil
 	}
+	// A row already gone (a session without a cache, a sweep) fails the
+	// whole transaction: delete one by one.
 	for _, rk := range []string{rowSession, rowTokenCache} {
 		_, err := s.table.DeleteEntity(ctx, sess.keys.partition, rk, nil)
 		if err := classify("delete session", err); err != nil && !errors.Is(err, ErrNotFound) {
@@ -338,18 +327,34 @@ func keyEntity(pk, rk string) []byte {
 	return b
 }
 
-// TokenCache returns the session's serialized token cache as it was loaded;
-// nil when the session has none. A cache that cannot be opened is as good as
-// none: the user signs in again rather than seeing an error.
-func (s *Store) TokenCache(sess *Session) []byte {
+// TokenCache returns the session's serialized token cache, read with one
+// point read the first time it is asked for; nil when the session has none.
+// A cache that cannot be opened is as good as none: the user signs in again
+// rather than seeing an error.
+func (s *Store) TokenCache(ctx context.Context, sess *Session) ([]byte, error) {
+	if !sess.cacheRead {
+		resp, err := s.table.GetEntity(ctx, sess.keys.partition, rowTokenCache, nil)
+		switch err := classify("load token cache", err); {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			chunks := map[string]json.RawMessage{}
+			if err := json.Unmarshal(resp.Value, &chunks); err != nil {
+				return nil, fmt.Errorf("session: load token cache: decoding row: %w", err)
+			}
+			sess.cache, sess.cacheETag = joinChunks(chunks), resp.ETag
+		}
+		sess.cacheRead = true
+	}
 	if sess.cache == nil {
-		return nil
+		return nil, nil
 	}
 	b, err := sess.keys.open(rowTokenCache, sess.cache)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return b
+	return b, nil
 }
 
 // SaveTokenCache writes the session's token cache, guarded by the ETag it
@@ -387,7 +392,7 @@ func (s *Store) SaveTokenCache(ctx context.Context, sess *Session, data []byte) 
 		}
 		etag = resp.ETag
 	}
-	sess.cache, sess.cacheETag = sealed, etag
+	sess.cache, sess.cacheETag, sess.cacheRead = sealed, etag, true
 	return nil
 }
 
@@ -418,12 +423,16 @@ func (s *Store) tokenCacheEntity(sess *Session, data []byte) (row, sealed []byte
 	return row, sealed, err
 }
 
-func joinChunks(e aztables.EDMEntity) []byte {
+func joinChunks(props map[string]json.RawMessage) []byte {
 	var b []byte
-	for i := 0; i < maxChunks; i++ {
-		chunk, ok := e.Properties[fmt.Sprintf("D%d", i)].(aztables.EDMBinary)
+	for i := range maxChunks {
+		raw, ok := props[fmt.Sprintf("D%d", i)]
 		if !ok {
 			break
+		}
+		var chunk []byte
+		if json.Unmarshal(raw, &chunk) != nil {
+			return nil
 		}
 		b = append(b, chunk...)
 	}
@@ -431,22 +440,57 @@ func joinChunks(e aztables.EDMEntity) []byte {
 }
 
 // NewState returns a fresh state parameter for a pending sign-in: 256
-// random bits, from which the pending row's key and data key derive.
+// random bits, from which the pending sign-in's keys derive.
 func NewState() string { return newSecret().String() }
 
-// PutPending stores a pending sign-in under its state parameter. binding is
-// the browser-binding cookie value; only its hash is kept.
-func (s *Store) PutPending(ctx context.Context, state string, data []byte, binding string) error {
+// A pending sign-in lives in the browser that started it, in a cookie that
+// SealPending makes, not in the table: starting a sign-in costs no write,
+// and only that browser can finish it (login CSRF, RFC 6749 §10.12). The
+// table keeps only the mark that a state was used (Consume).
+
+// SealPending returns a cookie value carrying data for the sign-in of state:
+// sealed with a key derived from the state, with its expiry inside.
+func (s *Store) SealPending(state string, data []byte) (string, error) {
 	st, err := parseSecret(state)
 	if err != nil {
-		return err
+		return "", err
 	}
-	keys := st.derive(rowPending)
-	hash := bindingHash(binding)
-	row, err := marshalEntity(keys.partition, rowPending, map[string]any{
+	plain := binary.BigEndian.AppendUint64(nil, uint64(s.now().Add(PendingLifetime).Unix()))
+	sealed := st.derive(rowPending).seal(rowPending, append(plain, data...))
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+// OpenPending returns the data that SealPending sealed for state; ErrNotFound
+// when the value was made for another state, altered, or has expired.
+func (s *Store) OpenPending(state, value string) ([]byte, error) {
+	st, err := parseSecret(state)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(value)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	plain, err := st.derive(rowPending).open(rowPending, sealed)
+	if err != nil || len(plain) < 8 {
+		return nil, ErrNotFound
+	}
+	if expires := time.Unix(int64(binary.BigEndian.Uint64(plain)), 0); !s.now().Before(expires) {
+		return nil, ErrNotFound
+	}
+	return plain[8:], nil
+}
+
+// Consume marks state used: the first caller succeeds, every later one gets
+// ErrNotFound, so a callback cannot be replayed. One insert; the mark
+// expires with the sign-in and the sweep removes it.
+func (s *Store) Consume(ctx context.Context, state string) error {
+	st, err := parseSecret(state)
+	if err != nil {
+		return ErrNotFound
+	}
+	row, err := marshalEntity(st.derive(rowPending).partition, rowUsed, map[string]any{
 		"Expires": aztables.EDMDateTime(s.now().UTC().Add(PendingLifetime)),
-		"Binding": aztables.EDMBinary(hash[:]),
-		"Data":    aztables.EDMBinary(keys.seal(rowPending, data)),
 	})
 	if err != nil {
 		return err
@@ -455,52 +499,28 @@ func (s *Store) PutPending(ctx context.Context, state string, data []byte, bindi
 		_, err := s.table.AddEntity(ctx, row, nil)
 		return err
 	})
-	return classify("put pending sign-in", err)
+	if re, ok := errors.AsType[*azcore.ResponseError](err); ok && re.ErrorCode == string(aztables.EntityAlreadyExists) {
+		return ErrNotFound
+	}
+	return classify("consume sign-in", err)
 }
 
-// TakePending consumes a pending sign-in started by the browser holding
-// binding: the first caller gets it, every later one ErrNotFound, so a
-// callback cannot be replayed. The binding is checked before the row is
-// consumed, so someone who learnt a victim's state (it is in URLs and
-// history) cannot cancel the victim's sign-in: they get ErrBindingMismatch
-// and the row stays.
-func (s *Store) TakePending(ctx context.Context, state, binding string) ([]byte, error) {
+// Consumed reports whether state was used, to tell a replayed callback from
+// one of another browser.
+func (s *Store) Consumed(ctx context.Context, state string) (bool, error) {
 	st, err := parseSecret(state)
 	if err != nil {
-		return nil, ErrNotFound
+		return false, nil
 	}
-	keys := st.derive(rowPending)
-	resp, err := s.table.GetEntity(ctx, keys.partition, rowPending, nil)
-	if err != nil {
-		return nil, classify("take pending sign-in", err)
+	_, err = s.table.GetEntity(ctx, st.derive(rowPending).partition, rowUsed, nil)
+	switch err := classify("read sign-in mark", err); {
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
 	}
-	var e aztables.EDMEntity
-	if err := json.Unmarshal(resp.Value, &e); err != nil {
-		return nil, fmt.Errorf("session: decoding pending row: %w", err)
-	}
-	if !s.now().Before(timeProp(e, "Expires")) {
-		return nil, ErrNotFound
-	}
-	data, err := keys.open(rowPending, binaryProp(e, "Data"))
-	if err != nil {
-		return nil, ErrNotFound
-	}
-	// Login CSRF (RFC 6749 §10.12): constant time, on the hash only.
-	if sum := bindingHash(binding); subtle.ConstantTimeCompare(sum[:], binaryProp(e, "Binding")) != 1 {
-		return nil, ErrBindingMismatch
-	}
-	// Delete with the ETag: of two concurrent callbacks only one wins.
-	if _, err := s.table.DeleteEntity(ctx, keys.partition, rowPending, &aztables.DeleteEntityOptions{IfMatch: &resp.ETag}); err != nil {
-		if err := classify("take pending sign-in", err); !errors.Is(err, ErrStale) {
-			return nil, err
-		}
-		return nil, ErrNotFound
-	}
-	return data, nil
+	return true, nil
 }
-
-// bindingHash is what a pending row keeps of its binding cookie.
-func bindingHash(binding string) [sha256.Size]byte { return sha256.Sum256([]byte(binding)) }
 
 // list calls fn for each entity that opts select, page by page.
 func (s *Store) list(ctx context.Context, op string, opts *aztables.ListEntitiesOptions, fn func(aztables.EDMEntity) error) error {

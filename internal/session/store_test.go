@@ -58,7 +58,7 @@ func TestCreateLoadDelete(t *testing.T) {
 	if string(got.Data) != `{"name":"Alice"}` {
 		t.Errorf("Data = %q", got.Data)
 	}
-	if cache := store.TokenCache(got); string(cache) != `{"cache":1}` {
+	if cache := tokenCache(t, store, got); string(cache) != `{"cache":1}` {
 		t.Errorf("TokenCache = %q", cache)
 	}
 	if err := store.Delete(ctx(t), got); err != nil {
@@ -202,50 +202,67 @@ func repeat(d time.Duration, n int) []time.Duration {
 	return s
 }
 
-func putPending(t *testing.T, store *session.Store, data, binding string) (state string) {
-	t.Helper()
-	state = session.NewState()
-	if err := store.PutPending(ctx(t), state, []byte(data), binding); err != nil {
-		t.Fatalf("PutPending: %v", err)
-	}
-	return state
-}
-
-func TestPendingConsumedOnce(t *testing.T) {
+// A pending sign-in's cookie opens only for its own state, unaltered and
+// within its lifetime.
+func TestPendingCookie(t *testing.T) {
 	store, _, clk := newStore(t)
-	state := putPending(t, store, "nonce+verifier", "binding-cookie")
-	// Another browser, or none, neither gets nor cancels the sign-in.
-	for _, other := range []string{"another-cookie", ""} {
-		if _, err := store.TakePending(ctx(t), state, other); !errors.Is(err, session.ErrBindingMismatch) {
-			t.Fatalf("TakePending with binding %q: err = %v, want ErrBindingMismatch", other, err)
+	state := session.NewState()
+	value, err := store.SealPending(state, []byte("nonce+verifier"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(value, "nonce") {
+		t.Fatalf("the cookie shows its data: %q", value)
+	}
+	data, err := store.OpenPending(state, value)
+	if err != nil || string(data) != "nonce+verifier" {
+		t.Fatalf("OpenPending = %q, %v", data, err)
+	}
+	flipped := []byte(value)
+	flipped[len(flipped)/2] ^= 1
+	for name, tc := range map[string]struct{ state, value string }{
+		"another state":   {session.NewState(), value},
+		"altered":         {state, string(flipped)},
+		"malformed state": {"%00", value},
+		"not base64":      {state, "!!"},
+		"empty":           {state, ""},
+	} {
+		if _, err := store.OpenPending(tc.state, tc.value); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
 		}
 	}
-	data, err := store.TakePending(ctx(t), state, "binding-cookie")
-	if err != nil || string(data) != "nonce+verifier" {
-		t.Fatalf("TakePending = %q, %v", data, err)
+	clk.Add(session.PendingLifetime)
+	if _, err := store.OpenPending(state, value); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("after %v: err = %v, want ErrNotFound", session.PendingLifetime, err)
 	}
-	if _, err := store.TakePending(ctx(t), state, "binding-cookie"); !errors.Is(err, session.ErrNotFound) {
-		t.Fatalf("second TakePending: err = %v, want ErrNotFound", err)
-	}
+}
 
-	expired := putPending(t, store, "x", "b")
-	clk.Add(session.PendingLifetime + time.Second)
-	if _, err := store.TakePending(ctx(t), expired, "b"); !errors.Is(err, session.ErrNotFound) {
-		t.Fatalf("expired TakePending: err = %v, want ErrNotFound", err)
+// A state is consumed once; Consumed tells a replay from a stranger.
+func TestConsumeOnce(t *testing.T) {
+	store, _, _ := newStore(t)
+	state := session.NewState()
+	if used, err := store.Consumed(ctx(t), state); err != nil || used {
+		t.Fatalf("Consumed before use = %v, %v", used, err)
+	}
+	if err := store.Consume(ctx(t), state); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Consume(ctx(t), state); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("second Consume: err = %v, want ErrNotFound", err)
+	}
+	if used, err := store.Consumed(ctx(t), state); err != nil || !used {
+		t.Fatalf("Consumed after use = %v, %v", used, err)
 	}
 }
 
 // Two callbacks racing with one state: exactly one wins.
-func TestPendingRace(t *testing.T) {
+func TestConsumeRace(t *testing.T) {
 	store, _, _ := newStore(t)
-	state := putPending(t, store, "x", "b")
+	state := session.NewState()
 	var wg sync.WaitGroup
 	results := make(chan error, 8)
 	for range 8 {
-		wg.Go(func() {
-			_, err := store.TakePending(ctx(t), state, "b")
-			results <- err
-		})
+		wg.Go(func() { results <- store.Consume(ctx(t), state) })
 	}
 	wg.Wait()
 	close(results)
@@ -263,14 +280,35 @@ func TestPendingRace(t *testing.T) {
 	}
 }
 
+// tokenCache reads the session's token cache, failing the test on an error.
+func tokenCache(t *testing.T, store *session.Store, sess *session.Session) []byte {
+	t.Helper()
+	b, err := store.TokenCache(ctx(t), sess)
+	if err != nil {
+		t.Fatalf("TokenCache: %v", err)
+	}
+	return b
+}
+
+// loadWithCache loads a session and reads its token cache, as a request
+// that needs a token does.
+func loadWithCache(t *testing.T, store *session.Store, id string) *session.Session {
+	t.Helper()
+	sess, err := store.Load(ctx(t), id)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	tokenCache(t, store, sess)
+	return sess
+}
+
 func TestTokenCacheETag(t *testing.T) {
 	store, _, _ := newStore(t)
 	created, err := store.Create(ctx(t), []byte("x"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := store.Load(ctx(t), created.ID)
-	b, _ := store.Load(ctx(t), created.ID)
+	a, b := loadWithCache(t, store, created.ID), loadWithCache(t, store, created.ID)
 	if err := store.SaveTokenCache(ctx(t), a, []byte("from a")); err != nil {
 		t.Fatal(err)
 	}
@@ -282,11 +320,11 @@ func TestTokenCacheETag(t *testing.T) {
 	if err := store.SaveTokenCache(ctx(t), a, []byte("a again")); !errors.Is(err, session.ErrStale) {
 		t.Fatalf("second write without a reload: err = %v, want ErrStale", err)
 	}
-	a, _ = store.Load(ctx(t), created.ID)
+	a = loadWithCache(t, store, created.ID)
 	if err := store.SaveTokenCache(ctx(t), a, []byte("a again")); err != nil {
 		t.Fatalf("update with fresh ETag: %v", err)
 	}
-	b, _ = store.Load(ctx(t), created.ID)
+	b = loadWithCache(t, store, created.ID)
 	if err := store.SaveTokenCache(ctx(t), a, []byte("a stale")); err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +332,7 @@ func TestTokenCacheETag(t *testing.T) {
 		t.Fatalf("stale update: err = %v, want ErrStale", err)
 	}
 	got, _ := store.Load(ctx(t), created.ID)
-	if cache := store.TokenCache(got); string(cache) != "a stale" {
+	if cache := tokenCache(t, store, got); string(cache) != "a stale" {
 		t.Fatalf("cache = %q, want the winner's write", cache)
 	}
 }
@@ -314,7 +352,7 @@ func TestTokenCacheSizes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cache := store.TokenCache(got); !bytes.Equal(cache, data) {
+		if cache := tokenCache(t, store, got); !bytes.Equal(cache, data) {
 			t.Fatalf("%d bytes: read back %d bytes", n, len(cache))
 		}
 		sess = got
@@ -327,7 +365,9 @@ func TestTokenCacheSizes(t *testing.T) {
 func TestSweep(t *testing.T) {
 	store, _, clk := newStore(t)
 	old, _ := store.Create(ctx(t), []byte("old"), []byte("cache"))
-	putPending(t, store, "p", "b")
+	if err := store.Consume(ctx(t), session.NewState()); err != nil {
+		t.Fatal(err)
+	}
 	clk.Add(2 * time.Hour)
 	fresh, err := store.Create(ctx(t), []byte("fresh"), []byte("cache"))
 	if err != nil {
@@ -337,7 +377,7 @@ func TestSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The old session's row and the pending row; the token cache row lives
+	// The old session's row and the used state's mark; the token cache row lives
 	// until the absolute deadline.
 	if n != 2 {
 		t.Errorf("swept %d rows, want 2", n)
@@ -378,7 +418,9 @@ func TestWritesCreateMissingTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := session.NewStore(table, session.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour})
-	putPending(t, store, "p", "b")
+	if err := store.Consume(ctx(t), session.NewState()); err != nil {
+		t.Fatalf("Consume without a table: %v", err)
+	}
 	if _, err := table.Delete(ctx(t), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -19,9 +19,13 @@ type Cache struct {
 	data  []byte
 }
 
-// New returns the cache of an existing session.
-func New(store *session.Store, sess *session.Session) *Cache {
-	return &Cache{store: store, sess: sess, data: store.TokenCache(sess)}
+// New returns the cache of an existing session, reading it from the store.
+func New(ctx context.Context, store *session.Store, sess *session.Session) (*Cache, error) {
+	data, err := store.TokenCache(ctx, sess)
+	if err != nil {
+		return nil, err
+	}
+	return &Cache{store: store, sess: sess, data: data}, nil
 }
 
 // ForNewSession returns a cache that keeps what MSAL exports in memory, for
