@@ -25,9 +25,13 @@ func TestSignIn(t *testing.T) {
 	if login.Status != http.StatusFound || !strings.HasPrefix(login.Location, s.Emu.BrowserURL()+"/") {
 		t.Fatalf("GET /login: %d %q, want 302 to the emulator", login.Status, login.Location)
 	}
-	checkCookie(t, login.cookie(auth.BindingCookie), auth.BindingCookie)
-	if n := rows(t, s.Table); n["pending"] != 1 || n["session"] != 0 {
-		t.Fatalf("rows after /login: %v", n)
+	pending := login.pendingCookie()
+	if pending == nil {
+		t.Fatalf("GET /login set no %s cookie: %v", auth.PendingCookiePrefix, login.Cookies)
+	}
+	checkCookie(t, pending, pending.Name)
+	if n := rows(t, s.Table); len(n) != 0 {
+		t.Fatalf("rows after /login: %v, want none (the sign-in's state is in its cookie)", n)
 	}
 
 	action, tx := startSignIn(t, c, s.URL+"/login?next="+url.QueryEscape("/private?tab=2"))
@@ -50,9 +54,9 @@ func TestSignIn(t *testing.T) {
 	if got := s.shown(t, c); got != want {
 		t.Fatalf("claims seen behind RequireSignIn:\n got %+v\nwant %+v", got, want)
 	}
-	// Both pending sign-ins: the finished one is consumed, the abandoned
-	// one waits for Sweep.
-	if n := rows(t, s.Table); n["session"] != 1 || n["tokencache"] != 1 || n["pending"] != 1 {
+	// The finished sign-in left the mark of its used state; the abandoned
+	// one left nothing but its cookie, which expires.
+	if n := rows(t, s.Table); n["session"] != 1 || n["tokencache"] != 1 || n["used"] != 1 || len(n) != 3 {
 		t.Fatalf("rows after sign-in: %v", n)
 	}
 }
@@ -127,10 +131,10 @@ func TestCallbackFailures(t *testing.T) {
 		{name: "neither code nor error", kind: auth.BadResponse, callback: func(t *testing.T, c *http.Client) string {
 			return s.URL + "/getAToken?state=" + stateOf(t, c)
 		}},
-		{name: "unknown state", kind: auth.SignInExpired, callback: func(t *testing.T, c *http.Client) string {
+		{name: "unknown state", kind: auth.BindingMissing, callback: func(t *testing.T, c *http.Client) string {
 			return s.URL + "/getAToken?code=abc&state=" + strings.Repeat("A", 43)
 		}},
-		{name: "malformed state", kind: auth.SignInExpired, callback: func(t *testing.T, c *http.Client) string {
+		{name: "malformed state", kind: auth.BindingMissing, callback: func(t *testing.T, c *http.Client) string {
 			return s.URL + "/getAToken?code=abc&state=%00%FF"
 		}},
 		{name: "replayed", kind: auth.SignInExpired, callback: func(t *testing.T, c *http.Client) string {
@@ -141,7 +145,8 @@ func TestCallbackFailures(t *testing.T) {
 			}
 			return cb
 		}},
-		{name: "binding cookie missing", kind: auth.BindingMissing, callback: func(t *testing.T, c *http.Client) string {
+		// A state this browser never started: it keeps no cookie of it.
+		{name: "sign-in cookie missing", kind: auth.BindingMissing, callback: func(t *testing.T, c *http.Client) string {
 			action, tx := startSignIn(t, c, s.URL+"/login")
 			cb := answer(t, c, action, tx, chooseUser(alice))
 			c.Jar, _ = cookiejar.New(nil) // a browser that dropped the cookie
@@ -221,7 +226,7 @@ func TestCallbackInAnotherBrowser(t *testing.T) {
 	victim, attacker := newBrowser(t), newBrowser(t)
 	action, tx := startSignIn(t, victim, s.URL+"/login?next=/private")
 	cb := answer(t, victim, action, tx, chooseUser(alice))
-	// The other browser has a binding cookie of its own.
+	// The other browser has a sign-in of its own under way.
 	startSignIn(t, attacker, s.URL+"/login")
 
 	r := get(t, attacker, cb)
@@ -319,8 +324,9 @@ func TestSignOut(t *testing.T) {
 	if ck := r.cookie(auth.SessionCookie); ck == nil || ck.Value != "" || ck.MaxAge >= 0 {
 		t.Errorf("session cookie not cleared: %v", ck)
 	}
-	if n := rows(t, s.Table); len(n) != 0 {
-		t.Errorf("rows after sign-out: %v, want none", n)
+	// Only the mark of the used state stays, until the sweep.
+	if n := rows(t, s.Table); len(n) != 1 || n["used"] != 1 {
+		t.Errorf("rows after sign-out: %v, want only the used state's mark", n)
 	}
 	end := mustParse(t, r.Location)
 	if origin := end.Scheme + "://" + end.Host; origin != s.Emu.BrowserURL() || !strings.HasSuffix(strings.ToLower(end.Path), "/oauth2/v2.0/logout") {
@@ -514,8 +520,8 @@ func TestEditProfileOff(t *testing.T) {
 	if f := s.takeFailure(t); f.Kind != auth.ProfileEditOff || r.Status != http.StatusNotFound {
 		t.Fatalf("/edit: %d, Kind %v, want 404 %v", r.Status, f.Kind, auth.ProfileEditOff)
 	}
-	if n := rows(t, s.Table); n["pending"] != 0 {
-		t.Fatalf("a refused profile edit stored a pending sign-in: %v", n)
+	if r.pendingCookie() != nil {
+		t.Fatalf("a refused profile edit started a sign-in: %v", r.Cookies)
 	}
 }
 
@@ -573,4 +579,27 @@ func mustParse(t *testing.T, raw string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// Every sign-in under way has a cookie of its own, so tabs can sign in at
+// once; past four, the older ones are dropped, so unfinished sign-ins
+// cannot grow every request's headers without bound.
+func TestPendingCookiesBounded(t *testing.T) {
+	s := startSite(t, siteOptions{})
+	c := newBrowser(t)
+	for range 9 {
+		get(t, c, s.URL+"/login")
+	}
+	n := 0
+	for _, ck := range c.Jar.Cookies(mustParse(t, s.URL)) {
+		if strings.HasPrefix(ck.Name, auth.PendingCookiePrefix) {
+			n++
+		}
+	}
+	if n == 0 || n > 4 {
+		t.Fatalf("%d sign-in cookies after 9 sign-ins started, want 1 to 4", n)
+	}
+	if rows := rows(t, s.Table); len(rows) != 0 {
+		t.Fatalf("starting sign-ins wrote rows: %v", rows)
+	}
 }

@@ -239,6 +239,16 @@ func (r response) cookie(name string) *http.Cookie {
 	return nil
 }
 
+// pendingCookie is the cookie of the sign-in the response started, if any.
+func (r response) pendingCookie() *http.Cookie {
+	for _, c := range r.Cookies {
+		if strings.HasPrefix(c.Name, auth.PendingCookiePrefix) && c.MaxAge > 0 {
+			return c
+		}
+	}
+	return nil
+}
+
 func do(t *testing.T, c *http.Client, method, u string, form url.Values) response {
 	t.Helper()
 	var body io.Reader
