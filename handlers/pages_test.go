@@ -59,7 +59,7 @@ func TestPagesSignedOut(t *testing.T) {
 		// Sign-in's own failures become the app's pages.
 		{name: "callback without state", method: "GET", path: "/getAToken", wantStatus: 400, wantType: "text/html", wantTitle: "Sign-in failed",
 			wantBody: []string{`id="sign-in-again"`}},
-		{name: "callback with an unknown state", method: "GET", path: "/getAToken?state=abc&code=def", wantStatus: 400, wantType: "text/html", wantTitle: "Sign-in expired"},
+		{name: "callback with an unknown state", method: "GET", path: "/getAToken?state=abc&code=def", wantStatus: 400, wantType: "text/html", wantTitle: "Sign-in cookie missing"},
 		{name: "sign-in with B2C unreachable", method: "GET", path: "/login", wantStatus: 502, wantType: "text/html", wantTitle: "Sign-in service unreachable"},
 	}
 	for _, tt := range tests {

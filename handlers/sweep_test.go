@@ -22,14 +22,14 @@ func timerBody(pastDue bool) string {
 }
 
 // seed stores what one sign-in leaves behind, a session with its token
-// cache and a pending sign-in, with the clock at at: three rows.
+// cache and the mark of its used state, with the clock at at: three rows.
 func seed(t *testing.T, table *aztables.Client, at time.Time) {
 	t.Helper()
 	store := session.NewStore(table, session.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour, Now: func() time.Time { return at }})
 	if _, err := store.Create(ctx(t), []byte("{}"), []byte("cache")); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.PutPending(ctx(t), session.NewState(), []byte("{}"), "binding"); err != nil {
+	if err := store.Consume(ctx(t), session.NewState()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -84,7 +84,7 @@ func TestSweep(t *testing.T) {
 				if title, _ := textOf(r.Body, "error-title"); title != "Page not found" {
 					t.Errorf("error-title %q, want the 404 page", title)
 				}
-				if got := rowKeys(t, app.table); !maps.Equal(got, map[string]int{"session": 2, "tokencache": 2, "pending": 2}) {
+				if got := rowKeys(t, app.table); !maps.Equal(got, map[string]int{"session": 2, "tokencache": 2, "used": 2}) {
 					t.Errorf("rows %v: a visitor's POST swept", got)
 				}
 				if len(swept) != 0 {
@@ -129,7 +129,7 @@ func TestSweep(t *testing.T) {
 			if want := fmt.Sprintf("removed %d expired rows", tt.wantRemoved); logs[0] != want {
 				t.Errorf("Logs %q, want %q", logs, want)
 			}
-			if got := rowKeys(t, app.table); !maps.Equal(got, map[string]int{"session": 1, "tokencache": 1, "pending": 1}) {
+			if got := rowKeys(t, app.table); !maps.Equal(got, map[string]int{"session": 1, "tokencache": 1, "used": 1}) {
 				t.Errorf("rows left %v, want the live sign-in's", got)
 			}
 			if len(swept) != 1 || swept[0]["removed"] != float64(tt.wantRemoved) || swept[0]["pastDue"] != tt.wantPastDue || swept[0]["invocationId"] != invocationID {
