@@ -51,7 +51,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	client, err := b2c.New(b2c.Config{
-		Tenant:       b2c.Tenant{Name: cfg.TenantName, Host: cfg.TenantHost},
+		Tenant:       b2c.Tenant{Name: cfg.TenantName, Host: cfg.TenantHost, ID: cfg.TenantID},
+		PolicyClaim:  cfg.PolicyClaim,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
 		Policies:     []string{cfg.SignUpSignInPolicy, cfg.ProfileEditPolicy, cfg.PasswordResetPolicy},

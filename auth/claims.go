@@ -1,6 +1,9 @@
 package auth
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Claims are the claims of the signed-in user's verified ID token. Which
 // ones B2C sends is chosen per user flow ("Application claims"), so any of
@@ -23,6 +26,35 @@ type Claims struct {
 	// Raw holds every claim as decoded from JSON, for display and
 	// extension attributes (extension_...).
 	Raw map[string]any
+}
+
+// legacySubject is what older B2C policies put in sub instead of an ID
+// ("Overview of tokens in Azure AD B2C", Claims).
+const legacySubject = "Not supported currently. Use oid claim."
+
+// UserID is the stable ID of the user: oid, else a real sub; "" when the
+// user flow sends neither (select "User's Object ID" as an application
+// claim).
+func (c Claims) UserID() string {
+	if c.ObjectID != "" {
+		return c.ObjectID
+	}
+	if c.Subject != legacySubject {
+		return c.Subject
+	}
+	return ""
+}
+
+// DisplayName is a name to greet the user by: name, else given and family
+// names, else the email address; "" when the user flow sends none.
+func (c Claims) DisplayName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	if n := strings.TrimSpace(c.GivenName + " " + c.FamilyName); n != "" {
+		return n
+	}
+	return c.Email()
 }
 
 // Email is the user's first email address: from emails, else from an email

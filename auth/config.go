@@ -31,11 +31,27 @@ type Config struct {
 	SignUpSignInPolicy  string
 	ProfileEditPolicy   string
 	PasswordResetPolicy string
+	// PolicyClaim is the claim that names the user flow in ID tokens, the
+	// tenant's "claim representing policy ID" setting: "tfp" or "acr"; ""
+	// (the default) accepts either. "none" is for custom policies (B2C_1A_…)
+	// that emit neither: a token without one is then accepted, bound to its
+	// sign-in by the nonce, and one that names another user flow is still
+	// refused.
+	PolicyClaim string
+	// TenantID, when set, makes authorities take B2C's tenant-ID path form,
+	// https://TenantHost/TenantID/policy, the form custom domains document,
+	// instead of https://TenantHost/TenantName.onmicrosoft.com/policy.
+	TenantID string
 
 	// RedirectURL is the absolute redirect URI registered for the app, such
 	// as https://app.example.com/getAToken; the callback handler serves its
 	// path. https, or http on localhost.
 	RedirectURL string
+	// PostLogoutURL is where B2C sends the browser after sign-out: by
+	// default HomePath on RedirectURL's origin. B2C follows it only when it
+	// is registered as a redirect URI of the app, since sign-out sends
+	// id_token_hint ("Secure your logout redirect"): register it too.
+	PostLogoutURL string
 	// Scopes are the API scopes consented to at sign-in. Without any, the
 	// client ID is asked for, B2C's convention for a sign-in-only app.
 	Scopes []string
@@ -128,6 +144,17 @@ func (c Config) withDefaults() (Config, error) {
 	if strings.HasPrefix(c.ClientSecret, keyVaultReference) {
 		check("ClientSecret", errors.New("is an unresolved Key Vault reference: grant the app's identity Key Vault Secrets User on the vault and check that the secret exists"))
 	}
+	switch c.PolicyClaim {
+	case "", "tfp", "acr", "none":
+	default:
+		check("PolicyClaim", fmt.Errorf("%q is not tfp, acr or none", c.PolicyClaim))
+	}
+	if c.TenantID != "" {
+		check("TenantID", validName(c.TenantID))
+	}
+	if c.PostLogoutURL != "" {
+		check("PostLogoutURL", validAbsolute(c.PostLogoutURL))
+	}
 	required("SignUpSignInPolicy", c.SignUpSignInPolicy)
 	check("SignUpSignInPolicy", validName(c.SignUpSignInPolicy))
 	check("ProfileEditPolicy", validName(c.ProfileEditPolicy))
@@ -159,9 +186,11 @@ func (c Config) redirectPath() string {
 	return u.Path
 }
 
-// postLogoutURL is where B2C sends the browser after signing out: the
-// home page, on the redirect URL's origin.
+// postLogoutURL is where B2C sends the browser after signing out.
 func (c Config) postLogoutURL() string {
+	if c.PostLogoutURL != "" {
+		return c.PostLogoutURL
+	}
 	u, _ := url.Parse(c.RedirectURL)
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: c.HomePath}).String()
 }
@@ -185,8 +214,17 @@ func validHost(s string) error {
 }
 
 func validRedirect(s string) error {
+	if u, err := url.Parse(s); err != nil || u.Path == "" {
+		return fmt.Errorf("%q is not an absolute URL like https://app.example.com/getAToken", s)
+	}
+	return validAbsolute(s)
+}
+
+// validAbsolute admits a URL B2C may send the browser to: https, or http on
+// localhost, with no query or fragment.
+func validAbsolute(s string) error {
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.Path == "" || LocalPath(u.Path) != u.Path {
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.Path != "" && LocalPath(u.Path) != u.Path {
 		return fmt.Errorf("%q is not an absolute URL like https://app.example.com/getAToken", s)
 	}
 	if u.Scheme != "https" && !(u.Scheme == "http" && IsLoopback(u.Hostname())) {

@@ -38,6 +38,9 @@ const (
 	EnvSignUpSignInPolicy  = "B2C_SIGNUP_SIGNIN_POLICY"
 	EnvProfileEditPolicy   = "B2C_PROFILE_EDIT_POLICY"
 	EnvPasswordResetPolicy = "B2C_PASSWORD_RESET_POLICY"
+	EnvPolicyClaim         = "B2C_POLICY_CLAIM"
+	EnvTenantID            = "B2C_TENANT_ID"
+	EnvPostLogoutURL       = "POST_LOGOUT_REDIRECT_URI"
 	EnvClientID            = "B2C_CLIENT_ID"
 	EnvClientSecret        = "B2C_CLIENT_SECRET"
 	EnvCAFile              = "B2C_CA_FILE"
@@ -62,10 +65,13 @@ var EnvSettings = []EnvSetting{
 	{Name: EnvSignUpSignInPolicy, Required: true, field: "SignUpSignInPolicy", Description: "sign-up/sign-in user flow, e.g. B2C_1_signupsignin1"},
 	{Name: EnvProfileEditPolicy, field: "ProfileEditPolicy", Description: "profile-editing user flow; empty hides Edit profile"},
 	{Name: EnvPasswordResetPolicy, field: "PasswordResetPolicy", Description: "password-reset user flow started on AADB2C90118"},
+	{Name: EnvPolicyClaim, field: "PolicyClaim", Description: "claim naming the user flow in ID tokens: tfp or acr (the tenant's \"claim representing policy ID\"); empty accepts either; none for custom policies that emit neither"},
+	{Name: EnvTenantID, field: "TenantID", Description: "tenant ID (GUID) for the tenant-ID authority form https://{host}/{tenant ID}/{policy}, as with custom domains"},
 	{Name: EnvClientID, Required: true, field: "ClientID", Description: "application (client) ID registered in B2C"},
 	{Name: EnvClientSecret, Required: true, field: "ClientSecret", Description: "client secret; a Key Vault reference in Azure"},
 	{Name: EnvCAFile, LocalOnly: true, Description: "PEM file of extra CA certificates trusted for the B2C endpoints (the local emulator)"},
 	{Name: EnvPublicBaseURL, Required: true, field: "RedirectURL", Description: "the app's public origin, e.g. https://app.azurewebsites.net; redirect URIs are built from it, never from request headers"},
+	{Name: EnvPostLogoutURL, field: "PostLogoutURL", Description: "where B2C sends the browser after sign-out; default PUBLIC_BASE_URL/; register it as a redirect URI of the app"},
 	{Name: EnvAPIScopes, field: "Scopes", Description: "space-separated scopes of the API the app calls, consented to at sign-in"},
 	{Name: EnvTableConnection, LocalOnly: true, Description: "Table Storage connection string (Azurite)"},
 	{Name: EnvTableEndpoint, Description: "Table Storage endpoint, reached with a managed identity, e.g. https://acct.table.core.windows.net/"},
@@ -109,6 +115,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		SignUpSignInPolicy:  get(EnvSignUpSignInPolicy),
 		ProfileEditPolicy:   get(EnvProfileEditPolicy),
 		PasswordResetPolicy: get(EnvPasswordResetPolicy),
+		PolicyClaim:         get(EnvPolicyClaim),
+		TenantID:            get(EnvTenantID),
+		PostLogoutURL:       get(EnvPostLogoutURL),
 		Scopes:              strings.Fields(get(EnvAPIScopes)),
 	}
 	base, err := parseBaseURL(get(EnvPublicBaseURL))
@@ -135,13 +144,21 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
+// EnvName is the environment variable that FromEnv reads into the Config
+// field named field, or "" when none does.
+func EnvName(field string) string {
+	for _, s := range EnvSettings {
+		if s.field == field {
+			return s.Name
+		}
+	}
+	return ""
+}
+
 // envError names the variable behind the first field a *ConfigError names.
 func envError(err error) error {
-	ce, _ := errors.AsType[*ConfigError](err)
-	for _, s := range EnvSettings {
-		if ce != nil && s.field == ce.Field {
-			return fmt.Errorf("auth: %s: %w", s.Name, ce.Err)
-		}
+	if ce, ok := errors.AsType[*ConfigError](err); ok && EnvName(ce.Field) != "" {
+		return fmt.Errorf("auth: %s: %w", EnvName(ce.Field), ce.Err)
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/b2c"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/session"
@@ -98,10 +99,14 @@ func (k Kind) Status() int {
 type Failure struct {
 	Kind Kind
 	Code string // B2C's error code, such as AADB2C90080
-	// Description is B2C's error description, or for Rejected the check
-	// that failed; safe to show, once escaped.
+	// Description is B2C's error description, for Rejected the check that
+	// failed, for Misconfigured the scopes not granted; safe to show, once
+	// escaped.
 	Description string
-	Err         error
+	// Setting is, for Misconfigured, the Config field to fix (EnvName
+	// gives its environment variable).
+	Setting string
+	Err     error
 }
 
 func (f *Failure) Error() string {
@@ -123,7 +128,7 @@ var ErrSignInRequired = errors.New("auth: sign-in required")
 
 // failure classifies an error of the session store or of B2C; an error of
 // another kind becomes an Internal failure.
-func failure(err error) error {
+func (s *Service) failure(err error) error {
 	if _, ok := errors.AsType[*Failure](err); ok || errors.Is(err, ErrSignInRequired) {
 		return err
 	}
@@ -143,7 +148,24 @@ func failure(err error) error {
 	if r, ok := errors.AsType[*b2c.RejectedError](err); ok {
 		return &Failure{Kind: Rejected, Description: r.Reason, Err: err}
 	}
+	if d, ok := errors.AsType[*b2c.DeclinedScopesError](err); ok {
+		return &Failure{Kind: Misconfigured, Setting: "Scopes", Description: "scopes not granted: " + strings.Join(d.Declined, " "), Err: err}
+	}
+	if m, ok := errors.AsType[*b2c.MisconfiguredError](err); ok {
+		return &Failure{Kind: Misconfigured, Code: m.Code, Setting: s.fieldOf(m), Err: err}
+	}
 	return &Failure{Kind: kind, Err: err}
+}
+
+// fieldOf is the Config field a misconfiguration names: the one holding its
+// user flow, when it is about one.
+func (s *Service) fieldOf(m *b2c.MisconfiguredError) string {
+	for field, policy := range map[string]string{"SignUpSignInPolicy": s.cfg.SignUpSignInPolicy, "ProfileEditPolicy": s.cfg.ProfileEditPolicy, "PasswordResetPolicy": s.cfg.PasswordResetPolicy} {
+		if m.Policy != "" && strings.EqualFold(m.Policy, policy) {
+			return field
+		}
+	}
+	return m.Setting
 }
 
 // plainError is the ErrorHandler of a Config that sets none.
@@ -157,5 +179,5 @@ func plainError(w http.ResponseWriter, r *http.Request, err error) {
 
 // fail renders err through the ErrorHandler.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	s.cfg.ErrorHandler(w, r, failure(err))
+	s.cfg.ErrorHandler(w, r, s.failure(err))
 }

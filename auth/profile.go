@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/b2c"
@@ -41,7 +42,14 @@ func (s *Service) completeProfileEdit(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
-	if edited := claimsFrom(res.Claims); edited.Subject == "" || edited.Subject != user.Claims.Subject || edited.ObjectID != user.Claims.ObjectID {
+	// The same user, by a stable ID: with neither oid nor a real sub, no
+	// one can be shown to be the same, so the edit is refused.
+	id := claimsFrom(res.Claims).UserID()
+	if id == "" || user.Claims.UserID() == "" {
+		return &Failure{Kind: Misconfigured, Setting: "ProfileEditPolicy",
+			Err: errors.New("auth: the user flows send neither oid nor a real sub, so a profile edit cannot be shown to be the same user's: select \"User's Object ID\" as an application claim")}
+	}
+	if id != user.Claims.UserID() {
 		return &Failure{Kind: ProfileEditOtherUser}
 	}
 	data := user.data

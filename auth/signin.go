@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/b2c"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/session"
@@ -254,7 +255,7 @@ func (s *Service) SignOutHandler() http.Handler {
 			return
 		}
 		clearCookie(w, SessionCookie)
-		u, err := s.b2c.EndSessionURL(r.Context(), user.data.Policy, s.cfg.postLogoutURL(), user.data.IDToken)
+		u, err := s.b2c.EndSessionURL(r.Context(), user.data.Policy, s.cfg.postLogoutURL(), s.idTokenHint(user))
 		if err != nil {
 			// Signed out here; B2C's own session will end on its own.
 			s.cfg.Logger.WarnContext(r.Context(), "no end-session URL", "err", err)
@@ -262,6 +263,16 @@ func (s *Service) SignOutHandler() http.Handler {
 		}
 		http.Redirect(w, r, u, http.StatusSeeOther)
 	})
+}
+
+// idTokenHint is the ID token to send as id_token_hint, or "" once it has
+// expired: B2C's error codes include one for an expired hint, and a
+// sign-out should not fail for a token that aged while the session lived.
+func (s *Service) idTokenHint(user *User) string {
+	if exp, ok := user.Claims.Raw["exp"].(float64); ok && !s.cfg.Now().Before(time.Unix(int64(exp), 0)) {
+		return ""
+	}
+	return user.data.IDToken
 }
 
 // sessionHash names a session inside a pending row without storing its ID.

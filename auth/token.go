@@ -31,7 +31,7 @@ func (s *Service) AccessToken(ctx context.Context, scopes []string) (string, err
 			return "", ErrSignInRequired
 		}
 		if lerr != nil {
-			return "", failure(lerr)
+			return "", s.failure(lerr)
 		}
 		user.sess = fresh
 		tok, err = s.acquireSilent(ctx, user, scopes)
@@ -41,16 +41,23 @@ func (s *Service) AccessToken(ctx context.Context, scopes []string) (string, err
 		return tok, nil
 	case errors.Is(err, session.ErrNotFound):
 		return "", ErrSignInRequired // signed out in another tab meanwhile
+	case isTyped[*b2c.MisconfiguredError](err), isTyped[*b2c.DeclinedScopesError](err):
+		return "", s.failure(err) // signing in again would not help
 	case !errors.Is(err, b2c.ErrNoAccount) && !errors.Is(err, b2c.ErrRefused) && !errors.Is(err, b2c.ErrMisconfigured):
-		return "", failure(err)
+		return "", s.failure(err)
 	}
 	// A session this young with its cache in place has just been through
 	// sign-in: sending it there again would loop.
 	if cache, _ := s.store.TokenCache(ctx, user.sess); cache != nil && s.cfg.Now().Sub(user.sess.Created) < freshSession {
-		return "", &Failure{Kind: Misconfigured, Err: fmt.Errorf("no usable access token right after sign-in: check Config.Scopes (%s) against the app registration's API permissions: %w", EnvAPIScopes, err)}
+		return "", &Failure{Kind: Misconfigured, Setting: "Scopes", Err: fmt.Errorf("no usable access token right after sign-in: check Config.Scopes (%s) against the app registration's API permissions: %w", EnvAPIScopes, err)}
 	}
 	s.cfg.Logger.InfoContext(ctx, "no token without sign-in", "err", err)
 	return "", ErrSignInRequired
+}
+
+func isTyped[T error](err error) bool {
+	_, ok := errors.AsType[T](err)
+	return ok
 }
 
 // freshSession is how young a session is when a failed token request means

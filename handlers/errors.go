@@ -81,7 +81,21 @@ func (s *server) pageErrorOf(err error) *pageError {
 	if f.Kind == auth.BindingMissing && s.localhost {
 		e.Detail += localDevelopment
 	}
+	if f.Kind == auth.Misconfigured && f.Description != "" {
+		// Scopes not granted: naming them and their setting helps whoever
+		// reports the page to the operator, and reveals nothing secret.
+		e.Description = f.Description + " (" + settingName(f.Setting) + ")"
+	}
 	return &e
+}
+
+// settingName is how the operator sets a Config field: its environment
+// variable.
+func settingName(field string) string {
+	if env := auth.EnvName(field); env != "" {
+		return env
+	}
+	return field
 }
 
 // renderError is the one place errors become pages. The visitor sees what
@@ -92,7 +106,20 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	if e.Status >= 500 {
 		level = slog.LevelError
 	}
-	s.log.Log(r.Context(), level, "request failed", "status", e.Status, "err", err)
+	attrs := []any{"status", e.Status, "err", err}
+	if f, ok := errors.AsType[*auth.Failure](err); ok {
+		// Stable fields an alert can count by: the kind of failure and,
+		// for the operator's mistakes, the setting to fix.
+		attrs = append(attrs, "kind", f.Kind.String())
+		if f.Code != "" {
+			attrs = append(attrs, "code", f.Code)
+		}
+		if f.Kind == auth.Misconfigured {
+			level = slog.LevelError
+			attrs = append(attrs, "setting", settingName(f.Setting))
+		}
+	}
+	s.log.Log(r.Context(), level, "request failed", attrs...)
 	p := s.newPage(r)
 	p.Error = e
 	if e.Status == http.StatusServiceUnavailable {

@@ -48,6 +48,8 @@ type appOptions struct {
 	reuseDetection      bool
 	// tableCalls, when set, counts the handler's Table Storage requests.
 	tableCalls *callCounter
+	// env overrides the handler's settings; an empty value unsets one.
+	env map[string]string
 }
 
 // testApp is the real program, started with run, against the emulator and
@@ -73,6 +75,9 @@ func startApp(t testing.TB, o appOptions) *testApp {
 	env["SESSION_TABLE_NAME"] = tableName
 	env["FUNCTIONS_CUSTOMHANDLER_PORT"] = fmt.Sprint(port)
 	env["LOG_LEVEL"] = "debug"
+	for k, v := range o.env {
+		env[k] = v
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)

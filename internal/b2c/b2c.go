@@ -24,11 +24,18 @@ import (
 type Tenant struct {
 	Name string // contoso, for contoso.onmicrosoft.com
 	Host string // contoso.b2clogin.com, or a custom domain
+	// ID, when set, is the tenant's GUID, for the tenant-ID path form
+	// ("Enable custom domains for Azure AD B2C").
+	ID string
 }
 
 // Authority is the path-form authority of a user flow, the only form MSAL Go
-// accepts for B2C.
+// accepts for B2C: https://{host}/{tenant}.onmicrosoft.com/{policy}, or
+// https://{host}/{tenant ID}/{policy}.
 func (t Tenant) Authority(policy string) string {
+	if t.ID != "" {
+		return "https://" + t.Host + "/" + t.ID + "/" + policy
+	}
 	return "https://" + t.Host + "/" + t.Name + ".onmicrosoft.com/" + policy
 }
 
@@ -43,6 +50,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// DiscoveryTTL is how long a discovery document is kept; default 1h.
 	DiscoveryTTL time.Duration
+	// PolicyClaim is the claim that names the user flow in ID tokens: "tfp"
+	// or "acr" (the tenant's "claim representing policy ID" setting), ""
+	// for either, or "none" for custom policies that emit neither.
+	PolicyClaim string
 	// Now is the clock that ID tokens are checked against.
 	Now func() time.Time
 }
@@ -56,6 +67,7 @@ type Client struct {
 	http      *http.Client // through the discovery cache
 	keysHTTP  *http.Client // key sets: not cached, statuses as errors
 	discovery *discoveryCache
+	claim     string // Config.PolicyClaim
 	now       func() time.Time
 	policies  map[string]*policy
 }
@@ -68,6 +80,25 @@ type policy struct {
 	mu       sync.Mutex
 	meta     Metadata // what verifier was built from
 	verifier *oidc.IDTokenVerifier
+	// refreshed is when a failed verification last refetched discovery.
+	refreshed time.Time
+}
+
+// refreshEvery bounds how often a token that fails verification refetches
+// its user flow's discovery document: forged tokens must not make the app
+// hammer B2C.
+const refreshEvery = time.Minute
+
+// mayRefresh reports whether a failed verification may refetch discovery
+// now, and if so records that it does.
+func (p *policy) mayRefresh(now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now.Sub(p.refreshed) < refreshEvery {
+		return false
+	}
+	p.refreshed = now
+	return true
 }
 
 // New returns a Client. It does no I/O: discovery happens on first use, so a
@@ -91,8 +122,13 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Client{tenant: cfg.Tenant, clientID: cfg.ClientID, cred: cred, now: cfg.Now, policies: map[string]*policy{}}
-	c.discovery = &discoveryCache{next: next, ttl: cfg.DiscoveryTTL, now: time.Now, docs: map[string]*cachedDoc{}}
+	switch cfg.PolicyClaim {
+	case "", "tfp", "acr", "none":
+	default:
+		return nil, &MisconfiguredError{Setting: "PolicyClaim", Reason: fmt.Sprintf("%q is not tfp, acr, none or empty", cfg.PolicyClaim)}
+	}
+	c := &Client{tenant: cfg.Tenant, clientID: cfg.ClientID, cred: cred, claim: cfg.PolicyClaim, now: cfg.Now, policies: map[string]*policy{}}
+	c.discovery = &discoveryCache{next: tokenObserver{next}, ttl: cfg.DiscoveryTTL, now: time.Now, docs: map[string]*cachedDoc{}}
 	c.http = &http.Client{Timeout: base.Timeout, Jar: base.Jar, Transport: c.discovery}
 	c.keysHTTP = &http.Client{Timeout: base.Timeout, Transport: keyFetchErrors{next: next}}
 	for _, name := range cfg.Policies {
@@ -106,7 +142,7 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) policy(name string) (*policy, error) {
 	p, ok := c.policies[strings.ToLower(name)]
 	if !ok {
-		return nil, fmt.Errorf("%w: unknown user flow %q", ErrMisconfigured, name)
+		return nil, &MisconfiguredError{Setting: "SignUpSignInPolicy", Policy: name, Reason: fmt.Sprintf("user flow %q is not configured", name)}
 	}
 	return p, nil
 }
@@ -161,6 +197,9 @@ func (c *Client) fetchMetadata(ctx context.Context, p *policy, fresh bool) (*Met
 		return nil, fmt.Errorf("b2c: %w: %v", ErrMisconfigured, err)
 	}
 	m, err := c.discovery.metadata(req, fresh)
+	if me, ok := errors.AsType[*MisconfiguredError](err); ok && me.Policy == "" {
+		me.Policy = p.name
+	}
 	if err != nil {
 		return nil, fmt.Errorf("b2c: user flow %q: %w", p.name, err)
 	}
@@ -252,6 +291,7 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, policyName, accountID s
 	if err != nil || acc.HomeAccountID == "" {
 		return "", ErrNoAccount
 	}
+	ctx, reply := withTokenReply(ctx)
 	res, err := cl.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acc))
 	switch {
 	case err == nil:
@@ -261,8 +301,8 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, policyName, accountID s
 		// caller's to handle: pass it on as it is.
 		return "", rc.err
 	}
-	err = msalError("silent token", err)
-	if _, ok := errors.AsType[*statusError](err); ok {
+	err = msalError("silent token", err, scopes, reply)
+	if _, ok := errors.AsType[*oauthError](err); ok {
 		return "", fmt.Errorf("%w: %v", ErrRefused, err)
 	}
 	return "", err

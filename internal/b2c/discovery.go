@@ -2,10 +2,12 @@ package b2c
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -102,7 +104,7 @@ func (d *discoveryCache) metadata(req *http.Request, fresh bool) (*Metadata, err
 			return nil, fmt.Errorf("%w: discovery answered %d", ErrUnreachable, resp.StatusCode)
 		}
 		// B2C answers 4xx for a user flow the tenant does not have.
-		return nil, fmt.Errorf("%w: discovery document %s answered %d", ErrMisconfigured, req.URL.Redacted(), resp.StatusCode)
+		return nil, &MisconfiguredError{Setting: "TenantHost", Reason: fmt.Sprintf("discovery document %s answered %d: no such tenant or user flow", req.URL.Redacted(), resp.StatusCode)}
 	}
 	m := doc.meta
 	if m.Issuer == "" || m.JWKSURI == "" || m.AuthorizationEndpoint == "" {
@@ -137,4 +139,60 @@ func (k keyFetchErrors) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("b2c: key set answered %d", resp.StatusCode)
 	}
 	return resp, err
+}
+
+// tokenReply records, for one MSAL call, the scope a successful token
+// response granted: MSAL Go turns a response without some requested scopes
+// into an error whose only account of them is text.
+type tokenReply struct {
+	seen  bool
+	scope string
+}
+
+type tokenReplyKey struct{}
+
+// withTokenReply returns a context whose token responses are recorded.
+func withTokenReply(ctx context.Context) (context.Context, *tokenReply) {
+	r := &tokenReply{}
+	return context.WithValue(ctx, tokenReplyKey{}, r), r
+}
+
+// declined are the requested scopes that a recorded response did not grant.
+func (r *tokenReply) declined(requested []string) []string {
+	if r == nil || !r.seen {
+		return nil
+	}
+	granted := strings.Fields(r.scope)
+	var out []string
+	for _, s := range requested {
+		if !slices.ContainsFunc(granted, func(g string) bool { return strings.EqualFold(g, s) }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// tokenObserver records the scope of token responses for calls made with
+// withTokenReply; it reads only the scope field, never a token.
+type tokenObserver struct{ next http.RoundTripper }
+
+func (o tokenObserver) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := o.next.RoundTrip(req)
+	reply, ok := req.Context().Value(tokenReplyKey{}).(*tokenReply)
+	if !ok || err != nil || req.Method != http.MethodPost || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var granted struct {
+		Scope string `json:"scope"`
+	}
+	if json.Unmarshal(body, &granted) == nil {
+		reply.seen, reply.scope = true, granted.Scope
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }

@@ -2,10 +2,13 @@ package b2c
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
+	"strings"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 )
@@ -38,33 +41,104 @@ func rejected(format string, args ...any) error {
 	return &RejectedError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// msalError classifies an error of an MSAL call. MSAL's error text can quote
-// the token response, refresh token included, so it is never passed on:
-// only the status and the class of failure are.
-func msalError(op string, err error) error {
+// A MisconfiguredError is B2C refusing the app's own settings: the operator
+// must fix Setting, a field of the app's sign-in configuration (ClientID,
+// ClientSecret, RedirectURL, Scopes, TenantHost, PolicyClaim, or the field
+// that names Policy). Code is B2C's AADB2C code when it sent one.
+type MisconfiguredError struct {
+	Setting string
+	Policy  string
+	Code    string
+	Reason  string // safe to log; quotes no token
+}
+
+func (e *MisconfiguredError) Error() string {
+	msg := "b2c: misconfigured: " + e.Reason
+	if e.Code != "" {
+		msg += " (" + e.Code + ")"
+	}
+	return msg + ": check " + e.Setting
+}
+
+func (e *MisconfiguredError) Is(target error) bool { return target == ErrMisconfigured }
+
+// A DeclinedScopesError is a token response that B2C gave without some of
+// the API scopes asked for: B2C succeeds when at least one requested
+// permission is granted ("Request an access token in Azure AD B2C"), and
+// MSAL Go then refuses the response. The app registration lacks consent
+// for them, or the app asks for scopes it should not.
+type DeclinedScopesError struct {
+	Declined []string
+}
+
+func (e *DeclinedScopesError) Error() string {
+	return "b2c: misconfigured: scopes not granted to the app: " + strings.Join(e.Declined, " ") + ": check Scopes"
+}
+
+func (e *DeclinedScopesError) Is(target error) bool { return target == ErrMisconfigured }
+
+// oauthError is a 4xx answer of the token endpoint (RFC 6749 §5.2), with
+// B2C's code from the front of error_description ("AADB2C90081: ...").
+type oauthError struct {
+	op     string
+	status int
+	code   string // error
+	b2c    string // AADB2C...
+}
+
+func (e *oauthError) Error() string {
+	return fmt.Sprintf("b2c: %s: token endpoint answered %d %s %s", e.op, e.status, e.code, e.b2c)
+}
+
+// Token endpoint errors that are the app's configuration, not the visitor's
+// sign-in ("Error codes: Azure AD B2C").
+var configErrors = map[string]struct{ setting, reason string }{
+	"AADB2C90018": {"ClientID", "the client ID is not registered in the tenant"},
+	"AADB2C90079": {"ClientSecret", "the app sent no client secret"},
+	"AADB2C90081": {"ClientSecret", "the client secret does not match (wrong or expired)"},
+	"AADB2C90006": {"RedirectURL", "the redirect URI is not registered for the app"},
+	"AADB2C90117": {"Scopes", "a requested scope is not supported"},
+	"AADB2C90146": {"Scopes", "the scopes name more than one resource"},
+}
+
+// msalError classifies an error of an MSAL token call. MSAL's error text can
+// quote the token response, refresh token included, so it is never passed
+// on: only what is parsed from the response is (its status, OAuth error
+// code and AADB2C code), and the scopes granted, which reply recorded.
+func msalError(op string, err error, requested []string, reply *tokenReply) error {
 	if callErr, ok := errors.AsType[msalerrors.CallErr](err); ok && callErr.Resp != nil {
 		status := callErr.Resp.StatusCode
 		if status >= 500 {
 			return fmt.Errorf("b2c: %s: %w: status %d", op, ErrUnreachable, status)
 		}
-		return &statusError{op: op, status: status}
+		e := &oauthError{op: op, status: status}
+		var body struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.NewDecoder(io.LimitReader(callErr.Resp.Body, 1<<16)).Decode(&body) == nil {
+			e.code = body.Error
+			if code, _, ok := strings.Cut(body.Description, ":"); ok && strings.HasPrefix(code, "AADB2C") {
+				e.b2c = code
+			}
+		}
+		if c, ok := configErrors[e.b2c]; ok {
+			return &MisconfiguredError{Setting: c.setting, Code: e.b2c, Reason: c.reason}
+		}
+		if e.code == "invalid_client" {
+			return &MisconfiguredError{Setting: "ClientSecret", Code: e.b2c, Reason: "the client credentials were refused"}
+		}
+		return e
 	}
 	if transportFailure(err) {
 		return fmt.Errorf("b2c: %s: %w: %v", op, ErrUnreachable, transportCause(err))
 	}
-	// A response MSAL refused to use (no access token, declined scopes):
-	// the app's configuration, not the visitor, is at fault.
+	if declined := reply.declined(requested); len(declined) > 0 {
+		return &DeclinedScopesError{Declined: declined}
+	}
+	// Another response MSAL refused to use (no access token, a body it
+	// could not parse): the app's configuration, not the visitor.
 	return fmt.Errorf("b2c: %s: %w: the token response was not usable (%T)", op, ErrMisconfigured, err)
-}
-
-// statusError is a 4xx answer of the token endpoint.
-type statusError struct {
-	op     string
-	status int
-}
-
-func (e *statusError) Error() string {
-	return fmt.Sprintf("b2c: %s: token endpoint answered %d", e.op, e.status)
 }
 
 func transportFailure(err error) bool {

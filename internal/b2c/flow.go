@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -107,10 +108,11 @@ func (c *Client) Redeem(ctx context.Context, f Flow, code, redirectURI string, r
 	if err != nil {
 		return nil, err
 	}
+	ctx, reply := withTokenReply(ctx)
 	res, err := cl.AcquireTokenByAuthCode(ctx, code, redirectURI, resourceScopes, confidential.WithChallenge(f.Verifier))
 	if err != nil {
-		err = msalError("redeeming code", err)
-		if _, ok := errors.AsType[*statusError](err); ok {
+		err = msalError("redeeming code", err, resourceScopes, reply)
+		if _, ok := errors.AsType[*oauthError](err); ok {
 			return nil, rejected("the authorization code was not accepted")
 		}
 		return nil, err
@@ -140,6 +142,16 @@ func (c *Client) Verify(ctx context.Context, policyName, rawIDToken, nonce strin
 	}
 	var fetchErr error
 	tok, err := v.Verify(context.WithValue(ctx, fetchErrKey{}, &fetchErr), rawIDToken)
+	if err != nil && fetchErr == nil && p.mayRefresh(time.Now()) {
+		// The tenant may have changed its issuer form ("Issuer (iss)
+		// claim") since the document was cached: refetch it, and verify
+		// once more if it changed.
+		if _, ferr := c.fetchMetadata(ctx, p, true); ferr == nil {
+			if fresh, ferr := c.verifier(ctx, p); ferr == nil && fresh != v {
+				tok, err = fresh.Verify(context.WithValue(ctx, fetchErrKey{}, &fetchErr), rawIDToken)
+			}
+		}
+	}
 	switch {
 	case fetchErr != nil:
 		return nil, fmt.Errorf("b2c: key set of %q: %w: %v", policyName, ErrUnreachable, transportCause(fetchErr))
@@ -152,15 +164,46 @@ func (c *Client) Verify(ctx context.Context, policyName, rawIDToken, nonce strin
 	if err := tok.Claims(&claims); err != nil {
 		return nil, rejected("decoding claims: %v", err)
 	}
-	// B2C always names the user flow (tfp, or acr for custom policies).
-	if got := PolicyClaim(claims); !strings.EqualFold(got, policyName) {
-		return nil, rejected("the ID token is for user flow %q, expected %q", got, policyName)
+	if err := c.checkPolicy(claims, policyName); err != nil {
+		return nil, err
 	}
 	return claims, nil
 }
 
-// PolicyClaim is the user flow a token names: tfp, or acr where the tenant's
-// "claim representing policy ID" setting chose it.
+// checkPolicy checks that the token names the user flow it was asked of.
+// User flows name it in tfp or acr, as the tenant's "claim representing
+// policy ID" setting says; a custom policy may emit neither
+// (AuthenticationContextReferenceClaimPattern=None, "JWT token issuer
+// technical profile"), and with PolicyClaim "none" a token without one is
+// accepted: the nonce already binds it to this sign-in's authorize request,
+// which named the user flow, and the sign-in's cookie binds that request to
+// this browser. A claim that is present must always match.
+func (c *Client) checkPolicy(claims map[string]any, policyName string) error {
+	got := PolicyClaim(claims)
+	if c.claim == "tfp" || c.claim == "acr" {
+		got, _ = claims[c.claim].(string)
+	}
+	if got == "" && c.claim == "none" {
+		return nil
+	}
+	if !strings.EqualFold(got, policyName) {
+		if got == "" {
+			return &MisconfiguredError{Setting: "PolicyClaim", Policy: policyName,
+				Reason: fmt.Sprintf("the ID token names no user flow in %s; for custom policies that emit neither tfp nor acr, set the policy claim to none", c.claimName())}
+		}
+		return rejected("the ID token is for user flow %q, expected %q", got, policyName)
+	}
+	return nil
+}
+
+func (c *Client) claimName() string {
+	if c.claim == "" {
+		return "tfp or acr"
+	}
+	return c.claim
+}
+
+// PolicyClaim is the user flow a token names: tfp, else acr.
 func PolicyClaim(claims map[string]any) string {
 	if s, ok := claims["tfp"].(string); ok && s != "" {
 		return s

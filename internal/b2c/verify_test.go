@@ -59,8 +59,14 @@ func newIDP(t *testing.T) *idp {
 }
 
 func (p *idp) client(t *testing.T, now func() time.Time) *Client {
+	return p.clientClaiming(t, now, "")
+}
+
+// clientClaiming is a client whose tokens name the user flow in claim.
+func (p *idp) clientClaiming(t *testing.T, now func() time.Time, claim string) *Client {
 	t.Helper()
 	c, err := New(Config{
+		PolicyClaim:  claim,
 		Tenant:       Tenant{Name: "contoso", Host: strings.TrimPrefix(p.srv.URL, "https://")},
 		ClientID:     "client-1",
 		ClientSecret: "secret",
@@ -103,11 +109,14 @@ func TestVerify(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name    string
-		mutate  func(map[string]any)
-		key     *rsa.PrivateKey
-		raw     string
-		wantErr string
+		name        string
+		policyClaim string // the app's setting; "" for either tfp or acr
+		mutate      func(map[string]any)
+		key         *rsa.PrivateKey
+		raw         string
+		wantErr     string
+		// wantMisconfigured: the token is fine, the app's setting is not.
+		wantMisconfigured bool
 	}{
 		{name: "valid"},
 		{name: "bad signature", key: otherKey, wantErr: "not valid"},
@@ -117,7 +126,14 @@ func TestVerify(t *testing.T) {
 		{name: "expired", mutate: func(m map[string]any) { m["exp"] = now.Add(-time.Second).Unix() }, wantErr: "expired"},
 		{name: "not yet valid", mutate: func(m map[string]any) { m["nbf"] = now.Add(10 * time.Minute).Unix() }, wantErr: "nbf"},
 		{name: "other user flow", mutate: func(m map[string]any) { m["tfp"] = "B2C_1_other" }, wantErr: "user flow"},
-		{name: "no user flow claim", mutate: func(m map[string]any) { delete(m, "tfp") }, wantErr: "user flow"},
+		{name: "no user flow claim", mutate: func(m map[string]any) { delete(m, "tfp") }, wantMisconfigured: true},
+		{name: "acr instead of tfp", mutate: func(m map[string]any) { m["acr"] = m["tfp"]; delete(m, "tfp") }},
+		{name: "acr only, acr expected", policyClaim: "acr", mutate: func(m map[string]any) { m["acr"] = m["tfp"]; delete(m, "tfp") }},
+		{name: "tfp only, acr expected", policyClaim: "acr", wantMisconfigured: true},
+		{name: "acr of another flow, acr expected", policyClaim: "acr", mutate: func(m map[string]any) { m["acr"] = "b2c_1_other" }, wantErr: "user flow"},
+		{name: "custom policy emitting neither", policyClaim: "none", mutate: func(m map[string]any) { delete(m, "tfp") }},
+		{name: "custom policy setting, a claim of another flow", policyClaim: "none", mutate: func(m map[string]any) { m["tfp"] = "B2C_1A_other" }, wantErr: "user flow"},
+		{name: "custom policy setting, wrong nonce", policyClaim: "none", mutate: func(m map[string]any) { delete(m, "tfp"); m["nonce"] = "n-2" }, wantErr: "nonce"},
 		{name: "no token", raw: "-", wantErr: "no ID token"},
 		{name: "garbage", raw: "a.b.c", wantErr: "not valid"},
 	}
@@ -139,12 +155,22 @@ func TestVerify(t *testing.T) {
 			default:
 				raw = tt.raw
 			}
-			got, err := c.Verify(context.Background(), "b2c_1_susi", raw, "n-1")
+			client := c
+			if tt.policyClaim != "" {
+				client = p.clientClaiming(t, func() time.Time { return now }, tt.policyClaim)
+			}
+			got, err := client.Verify(context.Background(), "b2c_1_susi", raw, "n-1")
+			if tt.wantMisconfigured {
+				if me, ok := errors.AsType[*MisconfiguredError](err); !ok || me.Setting != "PolicyClaim" {
+					t.Fatalf("err = %v, want a MisconfiguredError naming PolicyClaim", err)
+				}
+				return
+			}
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got["name"] != "Alice" || got["oid"] != "oid-1" || PolicyClaim(got) != "B2C_1_susi" || got["newUser"] != true {
+				if got["name"] != "Alice" || got["oid"] != "oid-1" || got["newUser"] != true {
 					t.Fatalf("claims = %+v", got)
 				}
 				return
@@ -154,8 +180,38 @@ func TestVerify(t *testing.T) {
 			}
 		})
 	}
-	if p.hits["discovery"] != 1 {
-		t.Errorf("discovery fetched %d times, want 1", p.hits["discovery"])
+	// One fetch per client (the cases with a policy-claim setting of their
+	// own build a client each), and one refetch for the failed
+	// verifications of the shared client: the rest are rate-limited.
+	if want := 1 + 6 + 1; p.hits["discovery"] != want {
+		t.Errorf("discovery fetched %d times, want %d", p.hits["discovery"], want)
+	}
+}
+
+// The tenant switches its issuer form ("Issuer (iss) claim") while the
+// discovery document is cached: the first token of the new form refetches
+// the document and verifies; a second switch within a minute does not
+// refetch again.
+func TestVerifyFollowsIssuerChange(t *testing.T) {
+	p := newIDP(t)
+	c := p.client(t, time.Now)
+	claims := func(nonce string) map[string]any {
+		return map[string]any{"iss": p.issuer, "aud": "client-1", "sub": "oid-1", "oid": "oid-1", "exp": time.Now().Add(time.Hour).Unix(),
+			"iat": time.Now().Unix(), "nonce": nonce, "tfp": "B2C_1_susi"}
+	}
+	if _, err := c.Verify(context.Background(), "B2C_1_susi", sign(t, p.key, claims("n-1")), "n-1"); err != nil {
+		t.Fatal(err)
+	}
+	p.issuer = p.srv.URL + "/tfp/4a5e2c3d-0000-4000-8000-000000000001/b2c_1_susi/v2.0/"
+	if _, err := c.Verify(context.Background(), "B2C_1_susi", sign(t, p.key, claims("n-2")), "n-2"); err != nil {
+		t.Fatalf("a token of the new issuer form: %v", err)
+	}
+	p.issuer = p.srv.URL + "/another/v2.0/"
+	if _, err := c.Verify(context.Background(), "B2C_1_susi", sign(t, p.key, claims("n-3")), "n-3"); err == nil {
+		t.Fatal("a second switch within a minute verified: discovery refetched without a limit")
+	}
+	if p.hits["discovery"] != 2 {
+		t.Fatalf("discovery fetched %d times, want 2", p.hits["discovery"])
 	}
 }
 
