@@ -47,11 +47,16 @@ type rowKeys struct {
 }
 
 func (s secret) derive(kind string) rowKeys {
-	id, err := hkdf.Key(sha256.New, s[:], nil, "b2c-functions-go "+schema+" "+kind+" partition", 32)
+	// One extract, two expands: the same keys as two hkdf.Key calls.
+	prk, err := hkdf.Extract(sha256.New, s[:], nil)
 	if err != nil {
 		panic(err) // only for impossible lengths
 	}
-	key, err := hkdf.Key(sha256.New, s[:], nil, "b2c-functions-go "+schema+" "+kind+" data", 32)
+	id, err := hkdf.Expand(sha256.New, prk, "b2c-functions-go "+schema+" "+kind+" partition", 32)
+	if err != nil {
+		panic(err)
+	}
+	key, err := hkdf.Expand(sha256.New, prk, "b2c-functions-go "+schema+" "+kind+" data", 32)
 	if err != nil {
 		panic(err)
 	}

@@ -2,6 +2,11 @@ package session
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
 	"testing"
 )
 
@@ -52,5 +57,29 @@ func BenchmarkOpenSession(b *testing.B) {
 		if _, err := s.derive(rowSession).open(rowSession, sealed); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The keys stay those of HKDF-SHA256 (RFC 5869) with the package's labels,
+// whatever way they are computed, or every live session would be lost.
+func TestDeriveIsHKDF(t *testing.T) {
+	s := newSecret()
+	want, err := hkdf.Key(sha256.New, s[:], nil, "b2c-functions-go "+schema+" "+rowSession+" partition", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.derive(rowSession).partition; got != base64.RawURLEncoding.EncodeToString(want) {
+		t.Fatalf("partition %q, want the HKDF output %q", got, base64.RawURLEncoding.EncodeToString(want))
+	}
+	key, err := hkdf.Key(sha256.New, s[:], nil, "b2c-functions-go "+schema+" "+rowSession+" data", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := aes.NewCipher(key)
+	aead, _ := cipher.NewGCM(block)
+	sealed := s.derive(rowSession).seal(rowSession, []byte("claims"))
+	k := s.derive(rowSession)
+	if _, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], k.associatedData(rowSession)); err != nil {
+		t.Fatalf("data sealed by derive does not open with the HKDF key: %v", err)
 	}
 }
