@@ -26,6 +26,12 @@ type Options struct {
 	Users    int    // concurrent signed-in users, each with its own session
 	Duration time.Duration
 	Paths    []string // pages each user loads in turn
+	// Warmup, when set, is a time the signed-in users load pages before
+	// Duration starts: its requests are not counted, its errors are. Warm,
+	// when set, is called once the warm-up is over, as the measured time
+	// begins.
+	Warmup time.Duration
+	Warm   func()
 }
 
 // Report is what a run measured.
@@ -52,7 +58,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 		clients[i] = c
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.Duration)
+	ctx, cancel := context.WithTimeout(ctx, o.Warmup+o.Duration)
 	defer cancel()
 	var (
 		mu        sync.Mutex
@@ -60,7 +66,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		errs      int
 		wg        sync.WaitGroup
 	)
-	start := time.Now()
+	start := time.Now().Add(o.Warmup)
 	for _, c := range clients {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
@@ -71,13 +77,22 @@ func Run(ctx context.Context, o Options) (Report, error) {
 					return // cut off by the end of the run
 				}
 				mu.Lock()
-				latencies = append(latencies, d)
+				if !t0.Before(start) { // not warming up
+					latencies = append(latencies, d)
+				}
 				if err != nil {
 					errs++
 				}
 				mu.Unlock()
 			}
 		})
+	}
+	if o.Warm != nil {
+		select {
+		case <-time.After(time.Until(start)):
+			o.Warm()
+		case <-ctx.Done():
+		}
 	}
 	wg.Wait()
 	r := Report{Requests: len(latencies), Errors: errs, Elapsed: time.Since(start)}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A smoke run of the whole benchmark, as scripts/bench runs it but for a
+// few seconds each and fewer users: the parts come up on free ports, every
+// row of the table is there, and the load runs get no errors. No figure is
+// held to a time.
+func TestQuickRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Azurite, the emulator and the handler, and runs go test")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out, progress bytes.Buffer
+	err := run(ctx, []string{"bench", "-quick", "-users", "3,5", "-starts", "3", "-c1", "500ms", "-benchtime", "10x"}, &out, &progress)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	table := out.String()
+	t.Log("\n" + table)
+	for _, want := range []string{
+		"| what | measured | budget | |",
+		"point read p50",
+		"Table Storage calls: GET / signed in | 1 (GET 1) |",
+		"cold start",
+		"3 users: errors | 0 of ",
+		"5 users: errors | 0 of ",
+		"5 users: handler RSS after the run vs after the warm-up",
+		"`BenchmarkSignedInHome`, median of 1",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table has no %q", want)
+		}
+	}
+	// One table: its rows follow each other.
+	if n := len(regexp.MustCompile(`(?m)^\|---`).FindAllString(table, -1)); n != 1 {
+		t.Errorf("%d tables, want 1", n)
+	}
+}

@@ -1,0 +1,483 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+)
+
+// latency is what a run of one-at-a-time calls measured.
+type latency struct {
+	N        int
+	P50, P99 time.Duration
+}
+
+// sample calls f one at a time for warm, then for d, and returns the
+// latencies of the second part. A failed call ends it.
+func sample(ctx context.Context, warm, d time.Duration, f func() error) (latency, error) {
+	var lat []time.Duration
+	from := time.Now().Add(warm)
+	end := from.Add(d)
+	for ctx.Err() == nil {
+		t0 := time.Now()
+		if !t0.Before(end) {
+			break
+		}
+		if err := f(); err != nil {
+			return latency{}, err
+		}
+		if !t0.Before(from) {
+			lat = append(lat, time.Since(t0))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return latency{}, err
+	}
+	if len(lat) == 0 {
+		return latency{}, errors.New("no call finished")
+	}
+	slices.Sort(lat)
+	at := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1))] }
+	return latency{N: len(lat), P50: at(.50), P99: at(.99)}, nil
+}
+
+// barePointRead reads one small row with the Table Storage SDK, as
+// BenchmarkBarePointRead does: no HTTP server, session or page around it.
+func barePointRead(ctx context.Context, s *parts, warm, d time.Duration) (latency, error) {
+	svc, err := aztables.NewServiceClientFromConnectionString(tableConnection(s.tableEndpoint()), &aztables.ClientOptions{
+		ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}},
+	})
+	if err != nil {
+		return latency{}, err
+	}
+	if _, err := svc.CreateTable(ctx, "benchfloor", nil); err != nil {
+		return latency{}, fmt.Errorf("creating a table: %w", err)
+	}
+	table := svc.NewClient("benchfloor")
+	row, err := json.Marshal(aztables.EDMEntity{Entity: aztables.Entity{PartitionKey: "p", RowKey: "session"},
+		Properties: map[string]any{"Data": aztables.EDMBinary(make([]byte, 1500))}})
+	if err != nil {
+		return latency{}, err
+	}
+	if _, err := table.AddEntity(ctx, row, nil); err != nil {
+		return latency{}, err
+	}
+	return sample(ctx, warm, d, func() error {
+		_, err := table.GetEntity(ctx, "p", "session", nil)
+		return err
+	})
+}
+
+// apiGet calls the emulator's API stand-in with a valid access token, as
+// /graphcall does, but from no handler.
+func apiGet(ctx context.Context, s *parts, warm, d time.Duration) (latency, error) {
+	token, err := accessToken(ctx, s)
+	if err != nil {
+		return latency{}, fmt.Errorf("getting an access token: %w", err)
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	return sample(ctx, warm, d, func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.apiURL(), nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("API: status %d", resp.StatusCode)
+		}
+		return nil
+	})
+}
+
+// newClient is a browser stand-in with its own cookies that does not follow
+// redirects.
+func newClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// do sends a request and checks its status; it returns the Location, made
+// absolute.
+func do(ctx context.Context, c *http.Client, method, u string, form url.Values, want ...int) (string, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return "", err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	if !slices.Contains(want, resp.StatusCode) {
+		return "", fmt.Errorf("%s %s: status %d, want %v", method, req.URL.Redacted(), resp.StatusCode, want)
+	}
+	if loc := resp.Header.Get("Location"); loc != "" {
+		l, err := resp.Request.URL.Parse(loc)
+		if err != nil {
+			return "", err
+		}
+		return l.String(), nil
+	}
+	return string(page), nil
+}
+
+var (
+	txField    = regexp.MustCompile(`name="tx" value="([^"]+)"`)
+	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+)
+
+// chooseUser opens the emulator's sign-in page at authorize, clicks the
+// user, and returns where the emulator sends the browser back.
+func chooseUser(ctx context.Context, c *http.Client, authorize, userID string) (string, error) {
+	page, err := do(ctx, c, http.MethodGet, authorize, nil, http.StatusOK)
+	if err != nil {
+		return "", err
+	}
+	action, tx := formAction.FindStringSubmatch(page), txField.FindStringSubmatch(page)
+	if action == nil || tx == nil {
+		return "", errors.New("no sign-in form on the emulator's page")
+	}
+	au, err := url.Parse(authorize)
+	if err != nil {
+		return "", err
+	}
+	post, err := au.Parse(html.UnescapeString(action[1]))
+	if err != nil {
+		return "", err
+	}
+	return do(ctx, c, http.MethodPost, post.String(), url.Values{"tx": {tx[1]}, "action": {"user"}, "user": {userID}},
+		http.StatusFound, http.StatusSeeOther)
+}
+
+// accessToken gets an access token for the API as the handler's client
+// would: the code flow with PKCE against the emulator, redeemed at its
+// token endpoint.
+func accessToken(ctx context.Context, s *parts) (string, error) {
+	var disco struct {
+		Authorize string `json:"authorization_endpoint"`
+		Token     string `json:"token_endpoint"`
+	}
+	resp, err := s.emuClient.Get(s.discoveryURL())
+	if err != nil {
+		return "", err
+	}
+	err = json.NewDecoder(resp.Body).Decode(&disco)
+	resp.Body.Close()
+	if err != nil {
+		return "", err
+	}
+	verifier := rand.Text() + rand.Text()
+	sum := sha256.Sum256([]byte(verifier))
+	au, err := url.Parse(disco.Authorize)
+	if err != nil {
+		return "", err
+	}
+	redirect := s.base + "/getAToken" // never followed: the handler sees nothing
+	scope := "openid offline_access " + apiScope
+	q := au.Query()
+	for k, v := range map[string]string{"client_id": clientID, "redirect_uri": redirect, "response_type": "code", "scope": scope,
+		"state": rand.Text(), "nonce": rand.Text(), "code_challenge": base64.RawURLEncoding.EncodeToString(sum[:]), "code_challenge_method": "S256"} {
+		q.Set(k, v)
+	}
+	au.RawQuery = q.Encode()
+	back, err := chooseUser(ctx, newClient(), au.String(), aliceID)
+	if err != nil {
+		return "", err
+	}
+	bu, err := url.Parse(back)
+	if err != nil {
+		return "", err
+	}
+	code := bu.Query().Get("code")
+	if code == "" {
+		return "", errors.New("the emulator sent no code")
+	}
+	resp, err = s.emuClient.PostForm(disco.Token, url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID},
+		"client_secret": {clientSecret}, "code": {code}, "redirect_uri": {redirect}, "code_verifier": {verifier}, "scope": {scope}})
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		return "", fmt.Errorf("token endpoint: status %d, no access token", resp.StatusCode)
+	}
+	return tok.AccessToken, nil
+}
+
+// signIn runs a whole sign-in through the handler and the emulator's page,
+// up to the callback's answer, which it does not follow.
+func signIn(ctx context.Context, c *http.Client, base string) error {
+	authorize, err := do(ctx, c, http.MethodGet, base+"/login", nil, http.StatusFound)
+	if err != nil {
+		return err
+	}
+	callback, err := chooseUser(ctx, c, authorize, aliceID)
+	if err != nil {
+		return err
+	}
+	_, err = do(ctx, c, http.MethodGet, callback, nil, http.StatusSeeOther)
+	return err
+}
+
+// routeCalls is the Table Storage calls of one step of a browse.
+type routeCalls struct {
+	Name          string
+	Calls, Budget int
+	ByMethod      map[string]int
+}
+
+// countTableCalls browses as TestTableCallsPerRoute does, against a handler
+// whose Table Storage requests go through a counting proxy, and counts
+// them on the wire the same way: one per HTTP request to Azurite.
+func countTableCalls(ctx context.Context, s *parts) ([]routeCalls, error) {
+	target, err := url.Parse(s.tableEndpoint())
+	if err != nil {
+		return nil, err
+	}
+	var (
+		mu    sync.Mutex
+		calls map[string]int
+	)
+	take := func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		c := calls
+		calls = map[string]int{}
+		return c
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	take()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.Method]++
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	endpoint := strings.Replace(s.tableEndpoint(), target.Host, ln.Addr().String(), 1)
+	h, err := s.startHandler(ctx, "the handler behind a counting proxy", endpoint)
+	if err != nil {
+		return nil, err
+	}
+	defer h.stop()
+	time.Sleep(200 * time.Millisecond) // let start-up create its table
+	take()
+
+	c, base := newClient(), s.base
+	steps := []struct {
+		name   string
+		budget int
+		run    func() error
+	}{
+		{"GET / signed out", 0, func() error { _, err := do(ctx, c, "GET", base+"/", nil, 200); return err }},
+		{"GET /anonymous signed out", 0, func() error { _, err := do(ctx, c, "GET", base+"/anonymous", nil, 200); return err }},
+		{"GET /login, three times", 0, func() error {
+			for range 3 {
+				if _, err := do(ctx, newClient(), "GET", base+"/login", nil, 302); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"sign-in (/login and /getAToken)", 2, func() error { return signIn(ctx, c, base) }},
+		{"GET / signed in", 1, func() error { _, err := do(ctx, c, "GET", base+"/", nil, 200); return err }},
+		{"GET /graphcall, token from cache", 2, func() error { _, err := do(ctx, c, "GET", base+"/graphcall", nil, 200); return err }},
+		{"POST /logout", 2, func() error { _, err := do(ctx, c, "POST", base+"/logout", url.Values{}, 302, 303); return err }},
+	}
+	var out []routeCalls
+	for _, st := range steps {
+		if err := st.run(); err != nil {
+			return nil, fmt.Errorf("%s: %w", st.name, err)
+		}
+		by := take()
+		n := 0
+		for _, v := range by {
+			n += v
+		}
+		out = append(out, routeCalls{Name: st.name, Calls: n, Budget: st.budget, ByMethod: by})
+	}
+	return out, nil
+}
+
+// coldStarts starts the handler n times, each on a port of its own, and
+// returns the times from process start to the first 200 on GET /, sorted.
+func coldStarts(ctx context.Context, s *parts, n int) ([]time.Duration, error) {
+	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var times []time.Duration
+	for i := range n {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		u := fmt.Sprintf("http://127.0.0.1:%d/", port)
+		t0 := time.Now()
+		h, err := start("a handler started cold", filepath.Join(s.dir, fmt.Sprintf("cold-start-%d.log", i)), s.handlerEnv(port, s.tableEndpoint()), s.handlerBin)
+		if err != nil {
+			return nil, err
+		}
+		var d time.Duration
+		for {
+			if h.exited() || ctx.Err() != nil || time.Since(t0) > 10*time.Second {
+				h.stop()
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				return nil, fmt.Errorf("a handler started cold did not answer GET / within 10 s; the end of its log:\n%s", h.tail())
+			}
+			if resp, err := c.Get(u); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					d = time.Since(t0)
+					break
+				}
+			}
+			time.Sleep(500 * time.Microsecond)
+		}
+		h.stop()
+		times = append(times, d)
+	}
+	slices.Sort(times)
+	return times, nil
+}
+
+// procStatus reads a memory figure of /proc/<pid>/status, in bytes.
+func procStatus(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// resetPeak resets the process's VmHWM to its current RSS (clear_refs 5).
+func resetPeak(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
+// goBench is the median of the runs of one Go benchmark.
+type goBench struct {
+	Name                   string
+	Runs                   int
+	NsPerOp, BPerOp, Alloc float64
+}
+
+var benchLine = regexp.MustCompile(`^(Benchmark\w+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
+
+// goBenchArgs is the go test command that runs the cmd/handler benchmarks
+// named.
+func goBenchArgs(names []string, count int, benchtime string) []string {
+	args := []string{"go", "test", "-run", "^$", "-bench", "^(" + strings.Join(names, "|") + ")$", "-count", strconv.Itoa(count), "-benchmem"}
+	if benchtime != "" {
+		args = append(args, "-benchtime", benchtime)
+	}
+	return append(args, "./cmd/handler")
+}
+
+// goBenchmarks runs the benchmarks named as goBenchArgs does, with the test
+// binary built at the start, and returns the median of each figure over the
+// runs.
+func goBenchmarks(ctx context.Context, root, dir string, names []string, count int, benchtime string) ([]goBench, error) {
+	var args []string
+	for _, a := range goBenchArgs(names, count, benchtime)[2:] {
+		if strings.HasPrefix(a, "-") {
+			a = "-test." + a[1:]
+		}
+		if a != "./cmd/handler" {
+			args = append(args, a)
+		}
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(dir, "handler.test"), args...)
+	cmd.Dir = filepath.Join(root, "cmd", "handler") // as go test runs it
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("handler.test %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	runs := map[string][][3]float64{}
+	for line := range strings.Lines(string(out)) {
+		m := benchLine.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			continue
+		}
+		var v [3]float64
+		for i := range v {
+			v[i], _ = strconv.ParseFloat(m[i+2], 64)
+		}
+		runs[m[1]] = append(runs[m[1]], v)
+	}
+	var res []goBench
+	for _, name := range names {
+		r := runs[name]
+		if len(r) == 0 {
+			return nil, fmt.Errorf("go test printed no result for %s:\n%s", name, out)
+		}
+		med := func(i int) float64 {
+			vs := make([]float64, len(r))
+			for j := range r {
+				vs[j] = r[j][i]
+			}
+			slices.Sort(vs)
+			if len(vs)%2 == 1 {
+				return vs[len(vs)/2]
+			}
+			return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+		}
+		res = append(res, goBench{Name: name, Runs: len(r), NsPerOp: med(0), BPerOp: med(1), Alloc: med(2)})
+	}
+	return res, nil
+}
