@@ -17,6 +17,10 @@ type Cache struct {
 	store *session.Store
 	sess  *session.Session // nil until the session exists
 	data  []byte
+	// loaded: MSAL's in-memory cache holds data, so a Replace has nothing
+	// to do. MSAL replaces before each call (Account, then
+	// AcquireTokenSilent) and decoding the cache is most of a call's work.
+	loaded bool
 }
 
 // New returns the cache of an existing session, reading it from the store.
@@ -37,12 +41,20 @@ func (c *Cache) Bytes() []byte { return c.data }
 
 // Replace implements cache.ExportReplace.
 func (c *Cache) Replace(ctx context.Context, u cache.Unmarshaler, _ cache.ReplaceHints) error {
-	if len(c.data) == 0 {
+	if c.loaded {
+		return nil
+	}
+	data := c.data
+	if len(data) == 0 {
 		// Unmarshal replaces MSAL's whole in-memory cache; an empty store
 		// must still replace it, or another user's tokens would survive.
-		return u.Unmarshal([]byte("{}"))
+		data = []byte("{}")
 	}
-	return u.Unmarshal(c.data)
+	if err := u.Unmarshal(data); err != nil {
+		return err
+	}
+	c.loaded = true
+	return nil
 }
 
 // Export implements cache.ExportReplace. It writes only when MSAL changed
@@ -58,6 +70,9 @@ func (c *Cache) Export(ctx context.Context, m cache.Marshaler, _ cache.ExportHin
 	}
 	if c.sess != nil {
 		if err := c.store.SaveTokenCache(ctx, c.sess, b); err != nil {
+			// MSAL's memory now differs from what is stored: the next
+			// Replace loads the stored cache again.
+			c.loaded = false
 			return err
 		}
 	}
