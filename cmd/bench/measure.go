@@ -94,6 +94,27 @@ func barePointRead(ctx context.Context, s *parts, warm, d time.Duration) (latenc
 	})
 }
 
+// plainGet measures GETs of u that must answer 200.
+func plainGet(ctx context.Context, u string, warm, d time.Duration) (latency, error) {
+	c := &http.Client{Timeout: 10 * time.Second}
+	return sample(ctx, warm, d, func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: status %d", u, resp.StatusCode)
+		}
+		return nil
+	})
+}
+
 // apiGet calls the emulator's API stand-in with a valid access token, as
 // /graphcall does, but from no handler.
 func apiGet(ctx context.Context, s *parts, warm, d time.Duration) (latency, error) {
