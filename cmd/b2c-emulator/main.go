@@ -7,6 +7,11 @@
 // The defaults of -tenant, -client-id and -client-secret come from
 // B2C_TENANT_NAME, B2C_CLIENT_ID and B2C_CLIENT_SECRET when set, so the
 // emulator agrees with the handler's settings.
+//
+// -strict-logout, -custom-domain and -issuer-form turn on the tenant settings
+// of the same names (see the emulator package): B2C's rule for logout
+// redirects with id_token_hint, a custom domain served on a TLS listener of
+// its own, and the issuer form with the policy in it.
 package main
 
 import (
@@ -16,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -61,11 +67,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		clientSecret = fs.String("client-secret", orEnv("B2C_CLIENT_SECRET", defaultClientSecret), "client secret of the app")
 		redirectURI  = fs.String("redirect-uri", "http://localhost:7071/getAToken", "redirect URI of the app")
 		atLifetime   = fs.Duration("access-token-lifetime", 0, "access token lifetime (default 1h); MSAL refreshes tokens expiring within 5m")
+		strictLogout = fs.Bool("strict-logout", false, "with an id_token_hint, follow post_logout_redirect_uri only when it is a redirect URI registered for the hint's app, and refuse an expired hint (B2C's \"Require ID Token in logout requests\")")
+		customDomain = fs.String("custom-domain", "", "also serve every endpoint on https at this `host` name or IP address, e.g. 127.0.0.1, with a certificate of its own; discovery and issuers through it name it")
+		customAddr   = fs.String("custom-domain-addr", "", "listen address of the -custom-domain listener (default the address itself when it is an IP, else 127.0.0.1, on port 9444)")
+		issuerForm   = fs.String("issuer-form", "tenant-id", "issuer (iss) claim: tenant-id for https://host/{tenant ID}/v2.0/, or tfp for https://host/tfp/{tenant ID}/{policy}/v2.0/")
 	)
 	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
 		return err
+	}
+	var form emulator.IssuerForm
+	switch *issuerForm {
+	case "tenant-id":
+		form = emulator.IssuerTenantID
+	case "tfp":
+		form = emulator.IssuerTFP
+	default:
+		return fmt.Errorf("b2c-emulator: -issuer-form %q is neither tenant-id nor tfp", *issuerForm)
+	}
+	if *customDomain != "" && *customAddr == "" {
+		*customAddr = "127.0.0.1:9444"
+		if net.ParseIP(*customDomain) != nil {
+			*customAddr = net.JoinHostPort(*customDomain, "9444")
+		}
 	}
 
 	apiURI := "https://" + *tenant + ".onmicrosoft.com/tasks-api"
@@ -86,6 +111,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		},
 		APIs:                []emulator.API{{AppIDURI: apiURI, ClientID: apiClientID, Scopes: []string{"tasks.read"}}},
 		AccessTokenLifetime: *atLifetime,
+		StrictLogout:        *strictLogout,
+		CustomDomain:        *customDomain,
+		CustomDomainAddr:    *customAddr,
 		TLSAddr:             *tlsAddr,
 		BrowserAddr:         *browserAddr,
 		APIAddr:             *apiAddr,
@@ -95,6 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer srv.Close()
+	srv.SetIssuerForm(form)
 
 	caFile, err := filepath.Abs(*caOut)
 	if err != nil {
@@ -109,7 +138,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	for _, p := range policies {
 		fmt.Fprintf(&b, "  authority  %s\n", srv.Authority(p.Name))
 	}
-	fmt.Fprintf(&b, "  issuer     %s\n  sign-in    %s\n  API        %s\n", srv.Issuer(), srv.BrowserURL(), srv.APIURL())
+	if host := srv.CustomDomainHost(); host != "" {
+		for _, p := range policies {
+			fmt.Fprintf(&b, "  custom     %s\n", srv.AuthorityByTenantID(host, p.Name))
+		}
+	}
+	fmt.Fprintf(&b, "  issuer     %s\n  sign-in    %s\n  API        %s\n", srv.PolicyIssuer(srv.TLSHost(), policies[0].Name), srv.BrowserURL(), srv.APIURL())
 	fmt.Fprintf(&b, "  test users alice@example.com, bob@example.com (password %s)\n\n", testPassword)
 	fmt.Fprintf(&b, "Handler settings:\n")
 	for _, kv := range [][2]string{
@@ -122,6 +156,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		{"API_SCOPES", apiURI + "/tasks.read"},
 	} {
 		fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
+	}
+	if host := srv.CustomDomainHost(); host != "" {
+		fmt.Fprintf(&b, "\nTo sign in through the custom domain, set instead:\n  B2C_TENANT_HOST %s\n  B2C_TENANT_ID   %s\n", host, tenantID)
 	}
 	if _, err := io.WriteString(stdout, b.String()); err != nil {
 		return fmt.Errorf("b2c-emulator: %w", err)

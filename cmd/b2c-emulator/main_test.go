@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -122,5 +123,80 @@ func TestRunHelp(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "-access-token-lifetime") {
 		t.Errorf("usage:\n%s", out.String())
+	}
+}
+
+func TestRunTenantSettings(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"b2c-emulator", "-tls-addr", "127.0.0.1:0", "-browser-addr", "127.0.0.1:0", "-api-addr", "127.0.0.1:0", "-ca-out", caFile,
+			"-strict-logout", "-custom-domain", "127.0.0.1", "-custom-domain-addr", "127.0.0.1:0", "-issuer-form", "tfp"},
+			func(string) string { return "" }, &out)
+	}()
+	waitForSettings(t, &out, done)
+	printed := out.String()
+
+	var customHost string
+	for _, line := range strings.Split(printed, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "B2C_TENANT_HOST" {
+			customHost = f[1]
+		}
+	}
+	if !strings.HasPrefix(customHost, "127.0.0.1:") || !strings.Contains(printed, "  custom     https://"+customHost+"/"+tenantID+"/B2C_1_signupsignin1\n") {
+		t.Fatalf("no custom domain settings printed:\n%s", printed)
+	}
+	if !strings.Contains(printed, "/tfp/"+tenantID+"/b2c_1_signupsignin1/v2.0/") {
+		t.Errorf("printed issuer is not of the tfp form:\n%s", printed)
+	}
+
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get("https://" + customHost + "/" + tenantID + "/b2c_1_signupsignin1/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Issuer string `json:"issuer"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&d)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("discovery through the custom domain: %d %v", resp.StatusCode, err)
+	}
+	if want := "https://" + customHost + "/tfp/" + tenantID + "/b2c_1_signupsignin1/v2.0/"; d.Issuer != want {
+		t.Errorf("issuer = %q, want %q", d.Issuer, want)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run = %v", err)
+	}
+}
+
+func TestRunBadIssuerForm(t *testing.T) {
+	var out syncBuffer
+	err := run(t.Context(), []string{"b2c-emulator", "-issuer-form", "TFP"}, func(string) string { return "" }, &out)
+	if err == nil || !strings.Contains(err.Error(), "-issuer-form") {
+		t.Errorf("run = %v, want an -issuer-form error", err)
+	}
+}
+
+func TestRunHelpTenantSettings(t *testing.T) {
+	var out syncBuffer
+	if err := run(t.Context(), []string{"b2c-emulator", "-h"}, func(string) string { return "" }, &out); err != nil {
+		t.Errorf("run -h = %v", err)
+	}
+	for _, flag := range []string{"-strict-logout", "-custom-domain", "-custom-domain-addr", "-issuer-form"} {
+		if !strings.Contains(out.String(), flag) {
+			t.Errorf("usage lacks %s:\n%s", flag, out.String())
+		}
 	}
 }

@@ -37,7 +37,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	now := s.now().Unix()
 	api, known := s.apiByClientID(c.Audience)
 	switch {
-	case c.Issuer != s.Issuer():
+	case !s.knownIssuer(c.Issuer):
 		s.apiError(w, http.StatusUnauthorized, "invalid_token", "The token issuer is not this tenant.")
 	case !known:
 		s.apiError(w, http.StatusUnauthorized, "invalid_token", "The token audience is not a configured API.")

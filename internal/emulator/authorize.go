@@ -258,6 +258,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, tx string, pa pe
 		challenge:   pa.challenge,
 		expires:     now.Add(codeLifetime),
 	}
+	s.recordLocked(code)
 	s.mu.Unlock()
 	http.Redirect(w, r, addQuery(pa.redirectURI, url.Values{"code": {code}, "state": {pa.state}}), http.StatusFound)
 }

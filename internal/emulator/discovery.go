@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -26,13 +27,21 @@ type discoveryDocument struct {
 
 // discovery serves the metadata. The endpoints a browser visits are on the
 // plain-http browser listener; the ones MSAL calls are on the TLS listener,
-// whose scheme and host the issuer shares (MSAL checks that).
+// whose scheme and host the issuer shares (MSAL checks that). Through the
+// custom domain, every endpoint and the issuer are on it (custom-domain.md).
+// The endpoints keep the tenant segment of the request: the onmicrosoft.com
+// domain, or the tenant ID.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request, p Policy) {
-	path := "/" + s.tenantDomain + "/" + strings.ToLower(p.Name)
-	tlsBase := "https://" + s.tlsHost + path
-	browserBase := s.browserURL + path
+	tenant := s.tenantDomain
+	if strings.EqualFold(r.PathValue("tenant"), s.cfg.TenantID) {
+		tenant = s.cfg.TenantID
+	}
+	path := "/" + tenant + "/" + strings.ToLower(p.Name)
+	host := s.oauthHost(r)
+	tlsBase := "https://" + host + path
+	browserBase := s.browserOrigin(r) + path
 	writeJSON(w, http.StatusOK, discoveryDocument{
-		Issuer:                            s.Issuer(),
+		Issuer:                            s.PolicyIssuer(host, p.Name),
 		AuthorizationEndpoint:             browserBase + "/oauth2/v2.0/authorize",
 		TokenEndpoint:                     tlsBase + "/oauth2/v2.0/token",
 		EndSessionEndpoint:                browserBase + "/oauth2/v2.0/logout",
@@ -44,7 +53,23 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request, p Policy) {
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "client_secret_basic"},
 		CodeChallengeMethodsSupported:     []string{"S256"},
-		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "nbf", "iat", "auth_time", "nonce",
-			"ver", "tfp", "oid", "name", "given_name", "family_name", "emails", "newUser"},
+		ClaimsSupported:                   p.claimsSupported(),
 	})
+}
+
+// claimsSupported lists the claims the policy's ID tokens may carry.
+func (p Policy) claimsSupported() []string {
+	claims := []string{"iss", "sub", "aud", "exp", "nbf", "iat", "auth_time", "nonce", "ver"}
+	if c := p.policyClaim(); c != "" {
+		claims = append(claims, c)
+	}
+	for _, c := range applicationClaims {
+		// The emulator issues no idp claim (local accounts only), so lists
+		// it only when asked for.
+		if c == "idp" && !slices.Contains(p.ApplicationClaims, c) || !p.returns(c) {
+			continue
+		}
+		claims = append(claims, c)
+	}
+	return claims
 }

@@ -1,20 +1,42 @@
 // Package emulator is a local stand-in for an Azure AD B2C tenant and for a
-// web API it protects. It serves OpenID Connect discovery, the signing keys,
-// the authorization code flow with PKCE, the token endpoint and logout in the
-// shapes B2C uses (path-form authority, tenant-GUID issuer, string times,
-// client_info, AADB2C error codes), so that MSAL Go and go-oidc run against
-// it unchanged.
+// web API it protects, faithful to Microsoft's B2C articles (the shapes it
+// is checked against are in testdata/, each naming the article it was written
+// from). MSAL Go and go-oidc run against it unchanged.
 //
-// It listens three times: the OAuth endpoints MSAL calls (discovery, keys,
-// token) on https with a certificate from a CA generated at Start; the pages a
-// browser sees (authorize, the sign-in forms, logout) on plain
-// http://localhost, so a browser test needs no certificate flags; and the
-// protected API on plain http.
+// It listens three times, four with Config.CustomDomain: the OAuth endpoints
+// MSAL calls (discovery, keys, token) on https with a certificate from a CA
+// generated at Start; the pages a browser sees (authorize, the sign-in forms,
+// logout) on plain http://localhost, so a browser test needs no certificate
+// flags; the protected API on plain http; and, for a custom domain, every
+// endpoint on an https listener of its own whose certificate names the domain.
 //
-// Not supported, on purpose: single sign-on sessions (every authorize request
-// shows a page, and prompt=none always answers login_required), response
-// modes other than query, the implicit and hybrid flows, PKCE "plain", and
-// client credentials.
+// Reproduced:
+//   - path-form authorities, /{tenant}.onmicrosoft.com/{policy}/ and the
+//     tenant-ID form /{tenantID}/{policy}/ (custom-domain.md), with policy and
+//     tenant names matched case-insensitively, and 404 for a policy the tenant
+//     lacks;
+//   - one discovery document and JWKS per policy, and the two issuer forms of
+//     the "Issuer (iss) claim" setting, https://{host}/{tenantID}/v2.0/ and
+//     https://{host}/tfp/{tenantID}/{policy}/v2.0/ (tokens-overview.md), on
+//     the host the request came through (custom-domain.md, Token issuance);
+//   - the authorization code flow with PKCE S256, refresh token rotation, key
+//     rollover, and the token response in its legacy form, times as strings
+//     (openid-connect.md, Get a token; jwt-issuer-technical-profile.md,
+//     SendTokenResponseBodyWithJsonNumbers=false), with client_info for MSAL;
+//   - the claim carrying the policy ID (tfp, acr, or none), the legacy
+//     constant subject, opt-in application claims per user flow, and scopes
+//     consented per application, the others left out (access-tokens.md);
+//   - B2C's error codes and texts (error-codes.md), each followed by a
+//     correlation ID and a timestamp;
+//   - logout, and with Config.StrictLogout the rule for a logout with
+//     id_token_hint (openid-connect.md, Secure your logout redirect).
+//
+// Not reproduced, on purpose: single sign-on sessions (every authorize
+// request shows a page, and prompt=none always answers login_required),
+// response modes other than query, the implicit and hybrid flows, PKCE
+// "plain", client credentials, the token response with JSON numbers and its
+// expires_on and resource fields (access-tokens.md), federated identity
+// providers (so no idp claim), and c_hash and at_hash.
 package emulator
 
 import (
@@ -28,8 +50,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,6 +77,47 @@ const (
 type Policy struct {
 	Name string
 	Kind PolicyKind
+
+	// PolicyClaim names the claim that carries the policy ID in tokens, per
+	// the tenant's "claim representing policy ID" setting: "tfp" (default when
+	// empty), "acr", or "none" — a custom policy whose JWT issuer technical
+	// profile sets AuthenticationContextReferenceClaimPattern=None and has no
+	// trustFrameworkPolicy output claim (jwt-issuer-technical-profile.md).
+	PolicyClaim string
+	// ApplicationClaims, when non-nil, are the claims the user flow returns,
+	// from: "emails", "name", "given_name", "family_name", "oid", "idp",
+	// "newUser"; the others are left out of ID tokens (application claims are
+	// opt-in per user flow). nil returns them all, as today. The emulator's
+	// users are local accounts, which have no identity provider, so "idp" is
+	// accepted but never issued. Access tokens follow the same choice, as B2C
+	// puts the user flow's claims in both (access-tokens.md).
+	ApplicationClaims []string
+	// LegacySubject makes sub the constant "Not supported currently. Use oid
+	// claim." (tokens-overview.md, the subject claim of older policies).
+	LegacySubject bool
+}
+
+// applicationClaims are the claims Policy.ApplicationClaims may name, in the
+// order discovery lists them.
+var applicationClaims = []string{"oid", "name", "given_name", "family_name", "emails", "newUser", "idp"}
+
+// legacySubject is the sub of every token of a policy with LegacySubject.
+const legacySubject = "Not supported currently. Use oid claim."
+
+// policyClaim is the name of the claim carrying the policy ID, "" for none.
+func (p Policy) policyClaim() string {
+	switch p.PolicyClaim {
+	case "", "tfp":
+		return "tfp"
+	case "acr":
+		return "acr"
+	}
+	return ""
+}
+
+// returns reports whether the user flow returns an application claim.
+func (p Policy) returns(claim string) bool {
+	return p.ApplicationClaims == nil || slices.Contains(p.ApplicationClaims, claim)
 }
 
 // Client is a registered confidential application. RedirectURIs must match
@@ -61,6 +126,12 @@ type Policy struct {
 type Client struct {
 	ID, Secret   string
 	RedirectURIs []string
+
+	// GrantedScopes, when non-nil, are the full API scopes consented for the
+	// app; a token request that asks for others succeeds as long as at least
+	// one is granted, with the others left out of the response's scope
+	// (access-tokens.md); none granted gives the documented error.
+	GrantedScopes []string
 }
 
 // User is a local account. Password may be empty: the user can then sign in
@@ -98,6 +169,25 @@ type Config struct {
 
 	Now func() time.Time // default time.Now; drives every token time and check
 
+	// StrictLogout applies B2C's rule for a logout request with
+	// id_token_hint: post_logout_redirect_uri must match a redirect URI
+	// registered for the application the hint was issued to, "otherwise an
+	// error message is displayed and the user is not redirected"
+	// (openid-connect.md, "Secure your logout redirect"); and an expired hint
+	// is refused with the error code error-codes.md lists for it.
+	StrictLogout bool
+
+	// CustomDomain is a second host name, such as "127.0.0.1", that serves the
+	// same endpoints on a TLS listener of its own (its certificate names it);
+	// requests through it get discovery documents, endpoints and issuers on
+	// that host (custom-domain.md).
+	CustomDomain string
+	// CustomDomainAddr is the listen address of the CustomDomain listener;
+	// default CustomDomain:0 when CustomDomain is an IP address, else
+	// 127.0.0.1:0 (the name is then advertised, and clients must resolve it
+	// to the loopback address themselves).
+	CustomDomainAddr string
+
 	// Listen addresses; default "127.0.0.1:0" each.
 	TLSAddr, BrowserAddr, APIAddr string
 
@@ -123,7 +213,9 @@ type Server struct {
 	tlsHost      string // localhost:PORT
 	browserURL   string // http://localhost:PORT
 	apiURL       string // http://127.0.0.1:PORT/
+	customHost   string // CustomDomain:PORT, "" without one
 	servers      []*http.Server
+	issuerForm   atomic.Int32
 
 	mu       sync.Mutex
 	keys     []*signingKey // the signing key first, then the previous one
@@ -133,7 +225,24 @@ type Server struct {
 	refresh  map[string]*refreshToken
 	revoked  map[string]bool // refresh-token families
 	requests []Request
+	issued   []string // codes and tokens, oldest first
+	breakOne bool     // the next successful token response is unparsable
 }
+
+// IssuerForm is the form of the issuer (iss) a tenant puts in tokens and
+// discovery: the portal's "Issuer (iss) claim" setting (tokens-overview.md,
+// Compatibility) or a custom policy's IssuanceClaimPattern
+// (jwt-issuer-technical-profile.md).
+type IssuerForm int
+
+const (
+	// IssuerTenantID is https://{host}/{tenantID}/v2.0/, B2C's default
+	// (AuthorityAndTenantGuid).
+	IssuerTenantID IssuerForm = iota
+	// IssuerTFP is https://{host}/tfp/{tenantID}/{policy}/v2.0/, the policy
+	// in lower case as in the documented example (AuthorityWithTfp).
+	IssuerTFP
+)
 
 // Start generates the CA, the TLS certificate and a signing key, and starts
 // the three listeners.
@@ -157,14 +266,26 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.keys = []*signingKey{key}
-	caPEM, cert, err := newTLSCertificate()
+	ca, err := newCA()
 	if err != nil {
 		return nil, err
 	}
-	s.caPEM = caPEM
+	s.caPEM = ca.pem
+	cert, err := ca.serverCertificate("localhost", "127.0.0.1", "::1")
+	if err != nil {
+		return nil, err
+	}
+	var customCert tls.Certificate
+	addrs := []string{cfg.TLSAddr, cfg.BrowserAddr, cfg.APIAddr}
+	if cfg.CustomDomain != "" {
+		if customCert, err = ca.serverCertificate(cfg.CustomDomain); err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, cfg.CustomDomainAddr)
+	}
 
 	var lns []net.Listener
-	for _, addr := range []string{cfg.TLSAddr, cfg.BrowserAddr, cfg.APIAddr} {
+	for _, addr := range addrs {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			for _, l := range lns {
@@ -177,17 +298,26 @@ func Start(cfg Config) (*Server, error) {
 	s.tlsHost = "localhost:" + port(lns[0])
 	s.browserURL = "http://localhost:" + port(lns[1])
 	s.apiURL = "http://127.0.0.1:" + port(lns[2]) + "/"
+	if cfg.CustomDomain != "" {
+		s.customHost = net.JoinHostPort(cfg.CustomDomain, port(lns[3]))
+	}
 
+	oauthRoutes := func(mux *http.ServeMux) {
+		mux.Handle("GET /{tenant}/{policy}/v2.0/.well-known/openid-configuration", s.policyRoute("discovery", s.discovery))
+		mux.Handle("GET /{tenant}/{policy}/discovery/v2.0/keys", s.policyRoute("keys", s.jwks))
+		mux.Handle("POST /{tenant}/{policy}/oauth2/v2.0/token", s.policyRoute("token", s.token))
+	}
+	browserRoutes := func(mux *http.ServeMux) {
+		mux.Handle("GET /{tenant}/{policy}/oauth2/v2.0/authorize", s.policyRoute("authorize", s.authorize))
+		mux.Handle("POST /{tenant}/{policy}/login", s.policyRoute("login", s.login))
+		mux.Handle("GET /{tenant}/{policy}/oauth2/v2.0/logout", s.policyRoute("logout", s.logout))
+	}
 	tlsMux := http.NewServeMux()
-	tlsMux.Handle("GET /{tenant}/{policy}/v2.0/.well-known/openid-configuration", s.policyRoute("discovery", s.discovery))
-	tlsMux.Handle("GET /{tenant}/{policy}/discovery/v2.0/keys", s.policyRoute("keys", s.jwks))
-	tlsMux.Handle("POST /{tenant}/{policy}/oauth2/v2.0/token", s.policyRoute("token", s.token))
+	oauthRoutes(tlsMux)
 	tlsMux.HandleFunc("/", notFound)
 
 	browserMux := http.NewServeMux()
-	browserMux.Handle("GET /{tenant}/{policy}/oauth2/v2.0/authorize", s.policyRoute("authorize", s.authorize))
-	browserMux.Handle("POST /{tenant}/{policy}/login", s.policyRoute("login", s.login))
-	browserMux.Handle("GET /{tenant}/{policy}/oauth2/v2.0/logout", s.policyRoute("logout", s.logout))
+	browserRoutes(browserMux)
 	browserMux.HandleFunc("/", notFound)
 
 	apiMux := http.NewServeMux()
@@ -204,7 +334,19 @@ func Start(cfg Config) (*Server, error) {
 	go s.serve(func() error { return tlsSrv.ServeTLS(lns[0], "", "") })
 	go s.serve(func() error { return browserSrv.Serve(lns[1]) })
 	go s.serve(func() error { return apiSrv.Serve(lns[2]) })
-	s.log.Info("b2c emulator started", "authority", s.Authority("{policy}"), "browser", s.browserURL, "api", s.apiURL)
+	if s.customHost != "" {
+		// Every endpoint, the pages too: behind a custom domain the browser
+		// stays on it (custom-domain.md, Configure your application).
+		customMux := http.NewServeMux()
+		oauthRoutes(customMux)
+		browserRoutes(customMux)
+		customMux.HandleFunc("/", notFound)
+		customSrv := &http.Server{Handler: s.logRequests(viaCustomDomain(customMux)), ErrorLog: errorLog, ReadHeaderTimeout: 10 * time.Second}
+		customSrv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{customCert}, MinVersion: tls.VersionTLS12}
+		s.servers = append(s.servers, customSrv)
+		go s.serve(func() error { return customSrv.ServeTLS(lns[3], "", "") })
+	}
+	s.log.Info("b2c emulator started", "authority", s.Authority("{policy}"), "browser", s.browserURL, "api", s.apiURL, "custom_domain", s.customHost)
 	return s, nil
 }
 
@@ -219,6 +361,16 @@ func withDefaults(cfg Config) (Config, error) {
 			return cfg, fmt.Errorf("emulator: policy name %q is empty or repeated", p.Name)
 		}
 		seen[name] = true
+		switch p.PolicyClaim {
+		case "", "tfp", "acr", "none":
+		default:
+			return cfg, fmt.Errorf("emulator: policy %q: PolicyClaim %q is not tfp, acr or none", p.Name, p.PolicyClaim)
+		}
+		for _, c := range p.ApplicationClaims {
+			if !slices.Contains(applicationClaims, c) {
+				return cfg, fmt.Errorf("emulator: policy %q: unknown application claim %q", p.Name, c)
+			}
+		}
 	}
 	if cfg.TenantID == "" {
 		cfg.TenantID = newUUID()
@@ -238,6 +390,12 @@ func withDefaults(cfg Config) (Config, error) {
 	for _, addr := range []*string{&cfg.TLSAddr, &cfg.BrowserAddr, &cfg.APIAddr} {
 		if *addr == "" {
 			*addr = "127.0.0.1:0"
+		}
+	}
+	if cfg.CustomDomain != "" && cfg.CustomDomainAddr == "" {
+		cfg.CustomDomainAddr = "127.0.0.1:0"
+		if net.ParseIP(cfg.CustomDomain) != nil {
+			cfg.CustomDomainAddr = net.JoinHostPort(cfg.CustomDomain, "0")
 		}
 	}
 	if cfg.Logger == nil {
@@ -283,9 +441,89 @@ func (s *Server) BrowserURL() string { return s.browserURL }
 // APIURL is the URL of the protected API stand-in, "http://127.0.0.1:PORT/".
 func (s *Server) APIURL() string { return s.apiURL }
 
-// Issuer is the iss of every token: like B2C, the tenant GUID and no policy.
+// Issuer is the iss of tokens issued through the TLS listener in B2C's
+// default form, IssuerTenantID: the tenant GUID and no policy. PolicyIssuer
+// gives the issuer of any form and host.
 func (s *Server) Issuer() string {
 	return "https://" + s.tlsHost + "/" + s.cfg.TenantID + "/v2.0/"
+}
+
+// SetIssuerForm switches the issuer the tenant puts in tokens and discovery,
+// as the portal's "Issuer (iss) claim" setting does (tokens-overview.md).
+// Tokens issued before keep theirs.
+func (s *Server) SetIssuerForm(f IssuerForm) { s.issuerForm.Store(int32(f)) }
+
+// PolicyIssuer is the iss of the tokens of a policy issued through host (a
+// host:port, TLSHost or CustomDomainHost), in the current issuer form.
+func (s *Server) PolicyIssuer(host, policy string) string {
+	return s.issuer(IssuerForm(s.issuerForm.Load()), host, policy)
+}
+
+func (s *Server) issuer(f IssuerForm, host, policy string) string {
+	if f == IssuerTFP {
+		return "https://" + host + "/tfp/" + s.cfg.TenantID + "/" + strings.ToLower(policy) + "/v2.0/"
+	}
+	return "https://" + host + "/" + s.cfg.TenantID + "/v2.0/"
+}
+
+// knownIssuer reports whether iss is one the emulator issues, in either form,
+// through either TLS host.
+func (s *Server) knownIssuer(iss string) bool {
+	for _, host := range []string{s.tlsHost, s.customHost} {
+		if host == "" {
+			continue
+		}
+		if iss == s.issuer(IssuerTenantID, host, "") {
+			return true
+		}
+		for _, p := range s.cfg.Policies {
+			if iss == s.issuer(IssuerTFP, host, p.Name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// CustomDomainHost is the host:port of the CustomDomain listener, "" without
+// one.
+func (s *Server) CustomDomainHost() string { return s.customHost }
+
+// AuthorityByTenantID is https://{host}/{tenantID}/{policy}: the tenant-ID
+// path form custom-domain.md documents ("Use tenant ID"). Every endpoint is
+// served under /{tenantID}/{policy}/ as well as under
+// /{tenant}.onmicrosoft.com/{policy}/.
+func (s *Server) AuthorityByTenantID(host, policy string) string {
+	return "https://" + host + "/" + s.cfg.TenantID + "/" + policy
+}
+
+// BreakNextTokenResponse makes the next token response that would succeed a
+// 200 whose body MSAL Go cannot parse (expires_in is an object) while it
+// still holds an access token, an ID token and a refresh token, all real and
+// listed by Issued, so a test can prove the app never logs MSAL's error
+// text, which quotes the body.
+func (s *Server) BreakNextTokenResponse() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.breakOne = true
+}
+
+// Issued returns every authorization code, access token, ID token and
+// refresh token issued so far, oldest first, for tests that grep logs. The
+// list only grows, by a few kilobytes per sign-in.
+func (s *Server) Issued() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.issued...)
+}
+
+// recordLocked adds codes or tokens to Issued. The caller holds s.mu.
+func (s *Server) recordLocked(values ...string) {
+	for _, v := range values {
+		if v != "" {
+			s.issued = append(s.issued, v)
+		}
+	}
 }
 
 // TenantID is the tenant GUID, generated at Start when Config.TenantID is empty.
@@ -315,6 +553,33 @@ func (s *Server) ResetRequests() {
 func (s *Server) now() time.Time { return s.cfg.Now() }
 
 type recordKey struct{}
+
+type customDomainKey struct{}
+
+// viaCustomDomain marks the requests of the CustomDomain listener.
+func viaCustomDomain(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), customDomainKey{}, true)))
+	})
+}
+
+// oauthHost is the host:port the endpoints MSAL calls have for a request:
+// the custom domain's for a request through it, else the TLS listener's.
+func (s *Server) oauthHost(r *http.Request) string {
+	if custom, _ := r.Context().Value(customDomainKey{}).(bool); custom {
+		return s.customHost
+	}
+	return s.tlsHost
+}
+
+// browserOrigin is the origin of the pages for a request: the custom
+// domain's for a request through it, else the browser listener's.
+func (s *Server) browserOrigin(r *http.Request) string {
+	if custom, _ := r.Context().Value(customDomainKey{}).(bool); custom {
+		return "https://" + s.customHost
+	}
+	return s.browserURL
+}
 
 // logRequests appends every request to the request log once it is answered.
 func (s *Server) logRequests(next http.Handler) http.Handler {
@@ -371,12 +636,12 @@ func (s *Server) route(endpoint string, next http.Handler) http.Handler {
 
 // policyRoute resolves the {tenant} and {policy} path segments, ignoring
 // case as B2C does (MSAL lowercases the authority), and answers 404 for
-// unknown ones.
+// unknown ones. The tenant is its onmicrosoft.com domain or its ID.
 func (s *Server) policyRoute(endpoint string, h func(http.ResponseWriter, *http.Request, Policy)) http.Handler {
 	return s.route(endpoint, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tenant, name := r.PathValue("tenant"), r.PathValue("policy")
 		p, ok := s.policy(name)
-		if !ok || !strings.EqualFold(tenant, s.tenantDomain) {
+		if !ok || !strings.EqualFold(tenant, s.tenantDomain) && !strings.EqualFold(tenant, s.cfg.TenantID) {
 			writeJSON(w, http.StatusNotFound, s.b2cError("invalid_request",
 				"AADB2C90022: Unable to return metadata for the policy '%s' in tenant '%s'.", name, tenant))
 			return

@@ -104,16 +104,23 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request, _ Policy) {
 	writeJSON(w, http.StatusOK, s.keySet())
 }
 
-// newTLSCertificate makes a CA (ECDSA P-256) and, signed by it, a server
-// certificate for localhost and the loopback addresses. Validity uses the
-// real clock: clients check it with theirs, not with Config.Now.
-func newTLSCertificate() (caPEM []byte, cert tls.Certificate, err error) {
+// certAuthority is the CA generated at Start. It signs the certificate of
+// every TLS listener, so one CA file is enough to trust them all.
+type certAuthority struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pem  []byte
+}
+
+// newCA makes a CA (ECDSA P-256). Validity uses the real clock: clients check
+// it with theirs, not with Config.Now.
+func newCA() (*certAuthority, error) {
 	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, cert, fmt.Errorf("emulator: generate CA key: %w", err)
+		return nil, fmt.Errorf("emulator: generate CA key: %w", err)
 	}
-	ca := &x509.Certificate{
+	tmpl := &x509.Certificate{
 		SerialNumber:          serialNumber(),
 		Subject:               pkix.Name{CommonName: "B2C emulator local CA"},
 		NotBefore:             now.Add(-time.Hour),
@@ -123,35 +130,45 @@ func newTLSCertificate() (caPEM []byte, cert tls.Certificate, err error) {
 		MaxPathLenZero:        true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, caKey.Public(), caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		return nil, cert, fmt.Errorf("emulator: create CA certificate: %w", err)
+		return nil, fmt.Errorf("emulator: create CA certificate: %w", err)
 	}
-	ca, err = x509.ParseCertificate(caDER)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, cert, fmt.Errorf("emulator: parse CA certificate: %w", err)
+		return nil, fmt.Errorf("emulator: parse CA certificate: %w", err)
 	}
+	return &certAuthority{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
+}
 
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// serverCertificate makes a server certificate, signed by the CA, for the
+// given host names and IP addresses.
+func (ca *certAuthority) serverCertificate(names ...string) (tls.Certificate, error) {
+	now := time.Now()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, cert, fmt.Errorf("emulator: generate server key: %w", err)
+		return tls.Certificate{}, fmt.Errorf("emulator: generate server key: %w", err)
 	}
 	leaf := &x509.Certificate{
 		SerialNumber: serialNumber(),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		Subject:      pkix.Name{CommonName: names[0]},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.AddDate(1, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, leafKey.Public(), caKey)
-	if err != nil {
-		return nil, cert, fmt.Errorf("emulator: create server certificate: %w", err)
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			leaf.IPAddresses = append(leaf.IPAddresses, ip)
+		} else {
+			leaf.DNSNames = append(leaf.DNSNames, n)
+		}
 	}
-	cert = tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), cert, nil
+	der, err := x509.CreateCertificate(rand.Reader, leaf, ca.cert, key.Public(), ca.key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("emulator: create server certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der, ca.cert.Raw}, PrivateKey: key}, nil
 }
 
 func serialNumber() *big.Int {

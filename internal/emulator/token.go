@@ -64,6 +64,29 @@ func (s *Server) parseScopes(raw, clientID string) (scopes, *oauthError) {
 			}
 		}
 	}
+	return s.grantedOnly(sc, clientID)
+}
+
+// grantedOnly leaves out of sc the API scopes not consented for the client:
+// "If you request more scopes than what is granted for your client
+// application, the call succeeds if at least one permission is granted"
+// (access-tokens.md, Scopes). With none granted the request fails with
+// AADB2C90205, whose error value is invalid_request as B2C sends it.
+func (s *Server) grantedOnly(sc scopes, clientID string) (scopes, *oauthError) {
+	c, ok := s.client(clientID)
+	if !ok || c.GrantedScopes == nil || sc.audience == "" || sc.audience == clientID {
+		return sc, nil
+	}
+	var resource, scp []string
+	for i, v := range sc.resource {
+		if slices.Contains(c.GrantedScopes, v) {
+			resource, scp = append(resource, v), append(scp, sc.scp[i])
+		}
+	}
+	if len(resource) == 0 {
+		return scopes{}, s.b2cError("invalid_request", "AADB2C90205: This application does not have sufficient permissions against this web resource to perform the operation.")
+	}
+	sc.resource, sc.scp = resource, scp
 	return sc, nil
 }
 
@@ -141,7 +164,20 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, p Policy) {
 		s.tokenError(w, http.StatusBadRequest, err)
 		return
 	}
-	resp, merr := s.mint(g, sc, family)
+	s.mu.Lock()
+	broken := s.breakOne
+	s.breakOne = false
+	s.mu.Unlock()
+	if broken {
+		// All three tokens, whatever was asked for.
+		sc.openid, sc.offline = true, true
+		if sc.audience == "" {
+			sc.audience = client.ID
+		}
+	}
+	// The issuer is on the host the token request came through
+	// (custom-domain.md, Token issuance).
+	resp, merr := s.mint(g, sc, family, s.oauthHost(r))
 	if merr != nil {
 		s.log.Error("b2c emulator: mint tokens", "err", merr)
 		s.tokenError(w, http.StatusInternalServerError, s.b2cError("server_error", "AADB2C90085: The service has encountered an internal error. Please reauthenticate and try again."))
@@ -149,7 +185,21 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, p Policy) {
 	}
 	w.Header().Set("Cache-Control", "no-store") // RFC 6749 §5.1
 	w.Header().Set("Pragma", "no-cache")
+	if broken {
+		writeJSON(w, http.StatusOK, brokenBody(resp))
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// brokenBody is resp with expires_in turned into an object, which MSAL Go
+// cannot decode; its error then quotes the whole body.
+func brokenBody(resp tokenResponse) map[string]any {
+	b, _ := json.Marshal(resp)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	m["expires_in"] = map[string]string{"seconds": resp.ExpiresIn}
+	return m
 }
 
 func (s *Server) tokenError(w http.ResponseWriter, status int, e *oauthError) {
@@ -315,6 +365,8 @@ type tokenResponse struct {
 	ClientInfo            string `json:"client_info"`
 }
 
+// idTokenClaims decodes an ID token. mint builds the claims as a map, as
+// which claims a token carries depends on the policy.
 type idTokenClaims struct {
 	Issuer     string   `json:"iss"`
 	Subject    string   `json:"sub"`
@@ -325,109 +377,135 @@ type idTokenClaims struct {
 	AuthTime   int64    `json:"auth_time"`
 	Nonce      string   `json:"nonce,omitempty"`
 	Version    string   `json:"ver"`
-	Policy     string   `json:"tfp"`
-	ObjectID   string   `json:"oid"`
-	Name       string   `json:"name"`
+	Policy     string   `json:"tfp,omitempty"`
+	ACR        string   `json:"acr,omitempty"`
+	ObjectID   string   `json:"oid,omitempty"`
+	Name       string   `json:"name,omitempty"`
 	GivenName  string   `json:"given_name,omitempty"`
 	FamilyName string   `json:"family_name,omitempty"`
-	Emails     []string `json:"emails"`
+	Emails     []string `json:"emails,omitempty"`
 	NewUser    bool     `json:"newUser,omitempty"`
 }
 
+// accessTokenClaims decodes an access token.
 type accessTokenClaims struct {
 	Issuer          string `json:"iss"`
 	Audience        string `json:"aud"`
 	Subject         string `json:"sub"`
-	ObjectID        string `json:"oid"`
+	ObjectID        string `json:"oid,omitempty"`
 	Name            string `json:"name,omitempty"`
 	Scope           string `json:"scp,omitempty"`
 	AuthorizedParty string `json:"azp"`
 	IssuedAt        int64  `json:"iat"`
 	NotBefore       int64  `json:"nbf"`
 	Expiry          int64  `json:"exp"`
-	Policy          string `json:"tfp"`
+	Nonce           string `json:"nonce,omitempty"`
+	Policy          string `json:"tfp,omitempty"`
+	ACR             string `json:"acr,omitempty"`
 	Version         string `json:"ver"`
 }
 
 // mint issues the tokens of a response: an access token when a resource was
 // asked for, an ID token for openid, and a refresh token (joining family)
-// for offline_access.
-func (s *Server) mint(g grant, sc scopes, family string) (tokenResponse, error) {
+// for offline_access. host is where the token request came in, and so the
+// host of the issuer.
+func (s *Server) mint(g grant, sc scopes, family, host string) (tokenResponse, error) {
 	now := s.now()
 	u, ok := s.user(g.userID)
 	if !ok {
 		return tokenResponse{}, fmt.Errorf("emulator: user %q is gone", g.userID)
 	}
+	p := g.policy
 	key := s.currentKey()
+	iss := s.PolicyIssuer(host, p.Name)
 	granted := slices.Clone(sc.resource)
 	resp := tokenResponse{
 		TokenType:   "Bearer",
 		NotBefore:   unix(now),
 		ProfileInfo: encodeJSON(map[string]any{"ver": "1.0", "tid": s.cfg.TenantID, "oid": u.ObjectID, "name": u.Name}),
-		ClientInfo:  encodeJSON(map[string]string{"uid": u.ObjectID + "-" + strings.ToLower(g.policy.Name), "utid": s.cfg.TenantID}),
+		ClientInfo:  encodeJSON(map[string]string{"uid": u.ObjectID + "-" + strings.ToLower(p.Name), "utid": s.cfg.TenantID}),
 	}
+	sub := u.ObjectID
+	if p.LegacySubject {
+		sub = legacySubject
+	}
+	// The claims every token of the policy carries (tokens-overview.md, Claims).
+	common := func(aud string, lifetime time.Duration) map[string]any {
+		c := map[string]any{"iss": iss, "sub": sub, "aud": aud, "iat": now.Unix(), "nbf": now.Unix(),
+			"exp": now.Add(lifetime).Unix(), "ver": "1.0"}
+		if pc := p.policyClaim(); pc != "" {
+			c[pc] = p.Name
+		}
+		if g.nonce != "" {
+			c["nonce"] = g.nonce
+		}
+		if p.returns("oid") {
+			c["oid"] = u.ObjectID
+		}
+		return c
+	}
+	var issued []string
 	if sc.audience != "" {
-		at, err := key.sign(accessTokenClaims{
-			Issuer:          s.Issuer(),
-			Audience:        sc.audience,
-			Subject:         u.ObjectID,
-			ObjectID:        u.ObjectID,
-			Name:            u.Name,
-			Scope:           strings.Join(sc.scp, " "),
-			AuthorizedParty: g.client,
-			IssuedAt:        now.Unix(),
-			NotBefore:       now.Unix(),
-			Expiry:          now.Add(s.cfg.AccessTokenLifetime).Unix(),
-			Policy:          g.policy.Name,
-			Version:         "1.0",
-		})
+		c := common(sc.audience, s.cfg.AccessTokenLifetime)
+		c["azp"] = g.client
+		if len(sc.scp) > 0 {
+			c["scp"] = strings.Join(sc.scp, " ")
+		}
+		if p.returns("name") && u.Name != "" {
+			c["name"] = u.Name
+		}
+		at, err := key.sign(c)
 		if err != nil {
 			return resp, fmt.Errorf("emulator: sign access token: %w", err)
 		}
 		resp.AccessToken, resp.ExpiresIn = at, seconds(s.cfg.AccessTokenLifetime)
+		issued = append(issued, at)
 	}
 	if sc.openid {
-		var emails []string
-		if u.Email != "" {
-			emails = []string{u.Email}
+		c := common(g.client, s.cfg.IDTokenLifetime)
+		c["auth_time"] = g.authTime.Unix()
+		if p.returns("name") {
+			c["name"] = u.Name
 		}
-		id, err := key.sign(idTokenClaims{
-			Issuer:     s.Issuer(),
-			Subject:    u.ObjectID,
-			Audience:   g.client,
-			Expiry:     now.Add(s.cfg.IDTokenLifetime).Unix(),
-			NotBefore:  now.Unix(),
-			IssuedAt:   now.Unix(),
-			AuthTime:   g.authTime.Unix(),
-			Nonce:      g.nonce,
-			Version:    "1.0",
-			Policy:     g.policy.Name,
-			ObjectID:   u.ObjectID,
-			Name:       u.Name,
-			GivenName:  u.GivenName,
-			FamilyName: u.FamilyName,
-			Emails:     emails,
-			NewUser:    g.newUser,
-		})
+		if p.returns("given_name") && u.GivenName != "" {
+			c["given_name"] = u.GivenName
+		}
+		if p.returns("family_name") && u.FamilyName != "" {
+			c["family_name"] = u.FamilyName
+		}
+		if p.returns("emails") {
+			var emails []string // null without an email, as before
+			if u.Email != "" {
+				emails = []string{u.Email}
+			}
+			c["emails"] = emails
+		}
+		if p.returns("newUser") && g.newUser {
+			c["newUser"] = true
+		}
+		id, err := key.sign(c)
 		if err != nil {
 			return resp, fmt.Errorf("emulator: sign ID token: %w", err)
 		}
 		resp.IDToken, resp.IDTokenExpiresIn = id, seconds(s.cfg.IDTokenLifetime)
 		granted = append(granted, "openid")
+		issued = append(issued, id)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if sc.offline {
 		// A refreshed ID token carries no nonce (OIDC Core §12.2) and the
 		// user is no longer new.
 		next := g
 		next.nonce, next.newUser = "", false
 		raw := rand.Text()
-		s.mu.Lock()
 		s.refresh[raw] = &refreshToken{grant: next, family: family, expires: now.Add(s.cfg.RefreshTokenLifetime)}
 		s.pruneLocked(now)
-		s.mu.Unlock()
 		resp.RefreshToken, resp.RefreshTokenExpiresIn = raw, seconds(s.cfg.RefreshTokenLifetime)
 		granted = append(granted, "offline_access")
+		issued = append(issued, raw)
 	}
+	s.recordLocked(issued...)
 	resp.Scope = strings.Join(granted, " ")
 	return resp, nil
 }
