@@ -50,6 +50,8 @@ type appOptions struct {
 	tableCalls *callCounter
 	// env overrides the handler's settings; an empty value unsets one.
 	env map[string]string
+	// emulator adjusts the emulator's configuration before it starts.
+	emulator func(*emulator.Config)
 }
 
 // testApp is the real program, started with run, against the emulator and
@@ -87,10 +89,11 @@ func startApp(t testing.TB, o appOptions) *testApp {
 		if err := <-done; err != nil {
 			t.Errorf("run: %v", err)
 		}
-		// Secrets, codes and tokens never reach the log.
-		for _, secret := range []string{testSecret, "code=", "eyJ"} {
+		// Secrets, codes, tokens and cookies never reach the log: none of
+		// what the emulator issued, nor the shapes they come in.
+		for _, secret := range append([]string{testSecret, "code=", "eyJ", "__Host-"}, emu.Issued()...) {
 			if strings.Contains(logs.String(), secret) {
-				t.Errorf("the log holds %q", secret)
+				t.Errorf("the log holds %.40q", secret)
 			}
 		}
 		if t.Failed() {
@@ -106,15 +109,22 @@ func startApp(t testing.TB, o appOptions) *testApp {
 // and port settings.
 func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, map[string]string) {
 	t.Helper()
-	emu, err := emulator.Start(emulator.Config{
-		Tenant:                     "contoso",
-		Policies:                   []emulator.Policy{{Name: susi, Kind: o.susiKind}, {Name: profileEdit, Kind: emulator.ProfileEdit}, {Name: reset, Kind: emulator.PasswordReset}},
-		Clients:                    []emulator.Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{base + "/getAToken"}}},
+	cfg := emulator.Config{
+		Tenant:   "contoso",
+		Policies: []emulator.Policy{{Name: susi, Kind: o.susiKind}, {Name: profileEdit, Kind: emulator.ProfileEdit}, {Name: reset, Kind: emulator.PasswordReset}},
+		// The post-logout URI is registered too, as the README's set-up
+		// steps say: B2C checks it against the redirect URIs.
+		Clients:                    []emulator.Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{base + "/getAToken", base + "/"}}},
 		Users:                      []emulator.User{alice, bob},
 		APIs:                       []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: "99999999-0000-4000-8000-0000000000a1", Scopes: []string{"tasks.read"}}},
 		AccessTokenLifetime:        o.accessTokenLifetime,
 		RefreshTokenReuseDetection: o.reuseDetection,
-	})
+		StrictLogout:               true,
+	}
+	if o.emulator != nil {
+		o.emulator(&cfg)
+	}
+	emu, err := emulator.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
