@@ -26,10 +26,10 @@ var pinnedAPIVersions = map[string]string{
 
 // builtInRoles are the only role definitions the app's identity may be
 // granted: ID → the built-in role's name (the comment beside the ID must
-// name it).
+// name it). No queue role: nothing uses queues (HTTP and timer triggers
+// only; the Flex deployment package is a blob).
 var builtInRoles = map[string]string{
 	"b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
-	"974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
 	"0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
 	"3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
 	"4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
