@@ -7,8 +7,9 @@
 // Modules, one per concern:
 //   identity     the user-assigned identity the app runs as
 //   monitoring   Log Analytics and Application Insights (Entra ID ingestion only)
-//   storage      host storage, deployment container and the sessions table (no shared keys)
-//   keyvault     the B2C client secret (RBAC vault)
+//   storage      host storage, deployment container and the sessions table (no
+//                shared keys); table logs to the workspace
+//   keyvault     the B2C client secret (RBAC vault); audit log to the workspace
 //   functionapp  Flex Consumption plan, the app and its app settings
 //   roles        every role the identity holds, scoped per resource; the app
 //                takes its identity from here, so it waits for them
@@ -183,6 +184,7 @@ module storage 'modules/storage.bicep' = {
     skuName: storageSku
     deploymentContainerName: 'app-package-${resourceToken}'
     sessionTableName: sessionTableName
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -198,6 +200,7 @@ module keyVault 'modules/keyvault.bicep' = {
     clientSecretName: clientSecretName
     clientSecretValue: b2cClientSecretChecked
     clientSecretExpiresOn: b2cClientSecretExpiresOn
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 

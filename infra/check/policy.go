@@ -22,6 +22,8 @@ var pinnedAPIVersions = map[string]string{
 	"Microsoft.Web/sites/config":                                "2025-03-01",
 	"Microsoft.Web/sites/basicPublishingCredentialsPolicies":    "2025-03-01",
 	"Microsoft.Authorization/roleAssignments":                   "2022-04-01",
+	// The newest version of diagnostic settings, a preview one.
+	"Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
 }
 
 // builtInRoles are the only role definitions the app's identity may be

@@ -46,6 +46,7 @@ var rules = []rule{
 	{"depends-on", "dependsOn (reference symbolically)", ruleDependsOn},
 	{"unused-symbol", "a parameter or variable nothing reads", ruleUnused},
 	{"cycle", "a module, resource or variable that depends on itself, directly or through others (Bicep rejects the cycle)", ruleCycle},
+	{"diagnostic-settings", "a module deploying a vault or a table service that sends none of its logs to a Log Analytics workspace (a diagnostic setting scoped to it, with workspaceId and logs)", ruleDiagnosticSettings},
 	{"module-contract", "a module passed an undeclared parameter, missing a required one, or read for an output it lacks", ruleModuleContract},
 	{"param-file", "a parameter file without using, assigning unknown or disallowed values, missing required ones, or writing a secret", ruleParamFile},
 }
@@ -512,8 +513,12 @@ func ruleLocation(_ *Set, t *template, report reporter) {
 }
 
 // taggable: top-level resource types other than role assignments.
+// untaggable are top-level types that take no tags: extension resources
+// that live on another resource.
+var untaggable = []string{"Microsoft.Authorization/roleAssignments", "Microsoft.Authorization/locks", "Microsoft.Insights/diagnosticSettings"}
+
 func taggable(r *resource) bool {
-	return strings.Count(r.Type, "/") == 1 && !strings.EqualFold(r.Type, "Microsoft.Authorization/roleAssignments")
+	return strings.Count(r.Type, "/") == 1 && !slices.ContainsFunc(untaggable, func(u string) bool { return strings.EqualFold(u, r.Type) })
 }
 
 func ruleTags(_ *Set, t *template, report reporter) {
@@ -846,6 +851,59 @@ func checkAllowed(p *param, a *assignment, report reporter) {
 		b, err := strconv.Atoi(callArgs(call)[0].Text)
 		if err == nil && ((bound == "minValue" && v < b) || (bound == "maxValue" && v > b)) {
 			report(a.Line, "%s = %d is outside @%s(%d)", a.Name, v, bound, b)
+		}
+	}
+}
+
+// ref is how the template names r in an expression: its symbol, with its
+// parents' for a nested resource (storage::tableService).
+func (r *resource) ref() string {
+	if r.Parent == nil {
+		return r.Symbol
+	}
+	return r.Parent.ref() + "::" + r.Symbol
+}
+
+// scopedTo lists the deployed resources of type typ whose scope is r.
+func (t *template) scopedTo(typ string, r *resource) []*resource {
+	var out []*resource
+	for _, e := range t.deployed(typ) {
+		if scope := prop(e.Body, "scope"); scope != nil && scope.Text == r.ref() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// composed lists the templates t's modules deploy, with the module.
+func (s *Set) composed(t *template) (mods []*module, templates []*template) {
+	for _, m := range t.Modules {
+		if mt := s.resolve(t, m.Path); mt != nil {
+			mods, templates = append(mods, m), append(templates, mt)
+		}
+	}
+	return mods, templates
+}
+
+// diagnosed are the types whose logs must reach the workspace.
+var diagnosed = []string{"Microsoft.KeyVault/vaults", "Microsoft.Storage/storageAccounts/tableServices"}
+
+func ruleDiagnosticSettings(s *Set, t *template, report reporter) {
+	mods, templates := s.composed(t)
+	for i, mt := range templates {
+		for _, typ := range diagnosed {
+			for _, r := range mt.deployed(typ) {
+				ok := false
+				for _, d := range mt.scopedTo("Microsoft.Insights/diagnosticSettings", r) {
+					logs := prop(d.Body, "properties", "logs")
+					if prop(d.Body, "properties", "workspaceId") != nil && logs != nil && logs.Type == "array" && len(logs.Children) > 0 {
+						ok = true
+					}
+				}
+				if !ok {
+					report(mods[i].Line, "module %s: %s (%s) sends no logs to the workspace: add a Microsoft.Insights/diagnosticSettings with scope: %s, properties.workspaceId and logs", mods[i].Symbol, r.ref(), r.Type, r.ref())
+				}
+			}
 		}
 	}
 }

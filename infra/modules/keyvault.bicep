@@ -42,6 +42,9 @@ param clientSecretName string
 @secure()
 param clientSecretValue string
 
+@description('Resource ID of the Log Analytics workspace that receives the vault\'s audit log.')
+param workspaceId string
+
 @description('When the B2C client secret expires, as an ISO 8601 UTC time (2027-05-01T00:00:00Z); empty for none. Recorded on the secret so expiry alerts can fire before B2C rejects it.')
 param clientSecretExpiresOn string
 
@@ -86,6 +89,30 @@ resource clientSecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = if (!empt
       enabled: true
       exp: empty(clientSecretExpiresOn) ? null : dateTimeToEpoch(clientSecretExpiresOn)
     }
+  }
+}
+
+// The vault's audit log (every secret read, including the app's Key Vault
+// reference resolving, and every refusal) to the workspace, where it lands
+// in AzureDiagnostics (ResourceProvider == "MICROSOFT.KEYVAULT",
+// Category == "AuditEvent"): "Azure Key Vault logging".
+resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'audit'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 

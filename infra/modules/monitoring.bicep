@@ -47,6 +47,9 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+@description('Resource ID of the Log Analytics workspace: where diagnostic settings send resource logs.')
+output workspaceId string = workspace.id
+
 @description('Name of the Application Insights component (scope of Monitoring Metrics Publisher).')
 output appInsightsName string = appInsights.name
 

@@ -33,6 +33,9 @@ param deploymentContainerName string
 @maxLength(63)
 param sessionTableName string
 
+@description('Resource ID of the Log Analytics workspace that receives the table service\'s logs.')
+param workspaceId string
+
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   name: name
   location: location
@@ -86,6 +89,31 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
     resource sessionTable 'tables' = {
       name: sessionTableName
     }
+  }
+}
+
+// Every read, write and delete on the tables (sessions, token caches, the
+// host's diagnostic events) to the workspace, as StorageTableLogs: who was
+// refused (403), what was throttled (503), how long calls took. Storage
+// diagnostic settings are set per service, not on the account
+// ("Monitor Azure Table Storage", Azure Monitor resource logs).
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: storage::tableService
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
   }
 }
 
