@@ -39,3 +39,6 @@ param recoverKeyVault = readEnvironmentVariable('KEY_VAULT_RECOVER', 'false') ==
 param enablePurgeProtection = false
 param softDeleteRetentionInDays = 7
 param logRetentionInDays = 30
+
+// Alerts go to ALERT_EMAIL when it is set; otherwise they only show in the portal.
+param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')

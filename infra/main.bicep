@@ -6,13 +6,15 @@
 //
 // Modules, one per concern:
 //   identity     the user-assigned identity the app runs as
-//   monitoring   Log Analytics and Application Insights (Entra ID ingestion only)
+//   monitoring   Log Analytics, Application Insights (Entra ID ingestion only)
+//                and the action group every alert notifies
 //   storage      host storage, deployment container and the sessions table (no
 //                shared keys); table logs to the workspace
 //   keyvault     the B2C client secret (RBAC vault); audit log to the workspace
 //   functionapp  Flex Consumption plan, the app and its app settings
 //   roles        every role the identity holds, scoped per resource; the app
 //                takes its identity from here, so it waits for them
+//   alerts       5xx, sign-in failures by kind, an availability test of /healthz
 targetScope = 'resourceGroup'
 
 // ---- Environment ----
@@ -142,6 +144,19 @@ param softDeleteRetentionInDays int = 90
 @maxValue(730)
 param logRetentionInDays int = 30
 
+// ---- Alerts ----
+
+@description('ALERT_EMAIL: where the alerts (5xx, sign-in failures, /healthz down, the B2C client secret near expiry) are emailed; empty: they only show in the portal.')
+param alertEmail string = ''
+
+@description('5xx answers within 5 minutes above which the app pages.')
+@minValue(0)
+param serverErrorThreshold int = 5
+
+@description('Sign-in failures of one kind within 15 minutes from which the app pages; a misconfiguration pages at the first.')
+@minValue(1)
+param signInFailureThreshold int = 20
+
 // ---- Names and tags ----
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, location))
@@ -172,6 +187,8 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: tags
     retentionInDays: logRetentionInDays
+    actionGroupName: 'ag-${resourceToken}'
+    alertEmail: alertEmail
   }
 }
 
@@ -249,6 +266,20 @@ module functionApp 'modules/functionapp.bicep' = {
     sessionAbsoluteTimeout: sessionAbsoluteTimeout
     logLevel: logLevel
     sweepSchedule: sweepSchedule
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    siteName: functionApp.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+    actionGroupId: monitoring.outputs.actionGroupId
+    healthUrl: '${functionApp.outputs.publicBaseUrl}/healthz'
+    serverErrorThreshold: serverErrorThreshold
+    signInFailureThreshold: signInFailureThreshold
   }
 }
 

@@ -40,3 +40,6 @@ param recoverKeyVault = readEnvironmentVariable('KEY_VAULT_RECOVER', 'false') ==
 param enablePurgeProtection = true
 param softDeleteRetentionInDays = 90
 param logRetentionInDays = 90
+
+// Alerts page ALERT_EMAIL: required here, the deployment stops without it.
+param alertEmail = readEnvironmentVariable('ALERT_EMAIL')

@@ -23,7 +23,11 @@ var pinnedAPIVersions = map[string]string{
 	"Microsoft.Web/sites/basicPublishingCredentialsPolicies":    "2025-03-01",
 	"Microsoft.Authorization/roleAssignments":                   "2022-04-01",
 	// The newest version of diagnostic settings, a preview one.
-	"Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
+	"Microsoft.Insights/diagnosticSettings":  "2021-05-01-preview",
+	"Microsoft.Insights/actionGroups":        "2023-01-01",
+	"Microsoft.Insights/metricAlerts":        "2018-03-01",
+	"Microsoft.Insights/scheduledQueryRules": "2023-12-01",
+	"Microsoft.Insights/webtests":            "2022-06-15",
 }
 
 // builtInRoles are the only role definitions the app's identity may be

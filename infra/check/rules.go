@@ -47,6 +47,9 @@ var rules = []rule{
 	{"unused-symbol", "a parameter or variable nothing reads", ruleUnused},
 	{"cycle", "a module, resource or variable that depends on itself, directly or through others (Bicep rejects the cycle)", ruleCycle},
 	{"diagnostic-settings", "a module deploying a vault or a table service that sends none of its logs to a Log Analytics workspace (a diagnostic setting scoped to it, with workspaceId and logs)", ruleDiagnosticSettings},
+	{"alert-action", "an alert rule (metric, log, Event Grid to Azure Monitor) that notifies no action group; an action group with no receiver", ruleAlertAction},
+	{"log-alert-schema", "a log alert whose query reads the other schema than its scope: Application Insights' traces/requests/... from a workspace, AppTraces/AppRequests/... from a component", ruleLogAlertSchema},
+	{"webtest-link", "an availability test without the hidden-link:<component ID> tag that ties it to its Application Insights component", ruleWebtestLink},
 	{"module-contract", "a module passed an undeclared parameter, missing a required one, or read for an output it lacks", ruleModuleContract},
 	{"param-file", "a parameter file without using, assigning unknown or disallowed values, missing required ones, or writing a secret", ruleParamFile},
 }
@@ -904,6 +907,123 @@ func ruleDiagnosticSettings(s *Set, t *template, report reporter) {
 					report(mods[i].Line, "module %s: %s (%s) sends no logs to the workspace: add a Microsoft.Insights/diagnosticSettings with scope: %s, properties.workspaceId and logs", mods[i].Symbol, r.ref(), r.Type, r.ref())
 				}
 			}
+		}
+	}
+}
+
+// nonEmpty reports whether n can hold something: not missing, not the
+// literal [] or {}.
+func nonEmpty(n *Node) bool {
+	return n != nil && !((n.Type == "array" || n.Type == "object") && len(n.Children) == 0)
+}
+
+func ruleAlertAction(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Insights/metricAlerts") {
+		if !nonEmpty(prop(r.Body, "properties", "actions")) {
+			report(r.Line, "metric alert %s notifies nobody: set properties.actions to [{ actionGroupId: ... }]", r.Symbol)
+		}
+	}
+	for _, r := range t.deployed("Microsoft.Insights/scheduledQueryRules") {
+		if !nonEmpty(prop(r.Body, "properties", "actions", "actionGroups")) {
+			report(r.Line, "log alert %s notifies nobody: set properties.actions.actionGroups", r.Symbol)
+		}
+	}
+	for _, r := range t.deployed("Microsoft.EventGrid/systemTopics/eventSubscriptions") {
+		dest := prop(r.Body, "properties", "destination")
+		if IsString(prop(dest, "endpointType"), "MonitorAlert") && !nonEmpty(prop(dest, "properties", "actionGroups")) {
+			report(r.Line, "event subscription %s raises alerts that notify nobody: set destination.properties.actionGroups", r.Symbol)
+		}
+	}
+	receivers := []string{"emailReceivers", "smsReceivers", "voiceReceivers", "webhookReceivers", "azureAppPushReceivers", "armRoleReceivers", "logicAppReceivers", "azureFunctionReceivers", "automationRunbookReceivers", "itsmReceivers", "eventHubReceivers"}
+	for _, r := range t.deployed("Microsoft.Insights/actionGroups") {
+		if !slices.ContainsFunc(receivers, func(k string) bool { return nonEmpty(prop(r.Body, "properties", k)) }) {
+			report(r.Line, "action group %s has no receiver: it pages nobody", r.Symbol)
+		}
+	}
+}
+
+// The tables of Application Insights' two schemas: the component's own
+// (classic) and the workspace's, as a workspace-based component's data
+// appears in Log Analytics.
+var (
+	componentTables = []string{"traces", "requests", "dependencies", "exceptions", "customEvents", "customMetrics", "pageViews", "availabilityResults", "browserTimings", "performanceCounters"}
+	workspaceTables = []string{"AppTraces", "AppRequests", "AppDependencies", "AppExceptions", "AppEvents", "AppMetrics", "AppPageViews", "AppAvailabilityResults", "AppBrowserTimings", "AppPerformanceCounters"}
+	tableRefRE      = regexp.MustCompile(`(?m)(?:^|[\s(|,;])([A-Za-z]+)\s*(?:\||$)`)
+)
+
+// queryTables lists the schema tables a KQL query names as a source:
+// a table name that starts a pipeline.
+func queryTables(query string) []string {
+	var out []string
+	for _, m := range tableRefRE.FindAllStringSubmatch(query, -1) {
+		if slices.Contains(componentTables, m[1]) || slices.Contains(workspaceTables, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// queryText is the literal text of a query expression: a string, a
+// variable holding one, or replace()/format() over one.
+func queryText(t *template, n *Node) (string, bool) {
+	n = t.resolveVar(n)
+	if v, ok := stringValue(n); ok {
+		return v, true
+	}
+	if name := callName(n); name == "replace" || name == "format" {
+		if args := callArgs(n); len(args) > 0 {
+			return queryText(t, args[0])
+		}
+	}
+	return "", false
+}
+
+func ruleLogAlertSchema(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Insights/scheduledQueryRules") {
+		var scopeTypes []string
+		if scopes := prop(r.Body, "properties", "scopes"); scopes != nil {
+			for _, sc := range scopes.Children {
+				for _, other := range t.Resources {
+					if sc.Text == other.Symbol+".id" {
+						scopeTypes = append(scopeTypes, other.Type)
+					}
+				}
+			}
+		}
+		conds := prop(r.Body, "properties", "criteria", "allOf")
+		if conds == nil {
+			continue
+		}
+		for _, c := range conds.Children {
+			q, ok := queryText(t, prop(c, "query"))
+			if !ok {
+				continue
+			}
+			for _, table := range queryTables(q) {
+				for _, typ := range scopeTypes {
+					switch {
+					case strings.EqualFold(typ, "Microsoft.Insights/components") && slices.Contains(workspaceTables, table):
+						report(r.Line, "log alert %s is scoped to Application Insights but reads %s, a workspace table: read %s (or scope the rule to the workspace)", r.Symbol, table, componentTables[slices.Index(workspaceTables, table)])
+					case strings.EqualFold(typ, "Microsoft.OperationalInsights/workspaces") && slices.Contains(componentTables, table):
+						report(r.Line, "log alert %s is scoped to a workspace but reads %s, Application Insights' own table: read %s (or scope the rule to the component)", r.Symbol, table, workspaceTables[slices.Index(componentTables, table)])
+					}
+				}
+			}
+		}
+	}
+}
+
+func ruleWebtestLink(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Insights/webtests") {
+		linked := false
+		prop(r.Body, "tags").walk(func(n *Node) bool {
+			if n.Type == "object_property" && len(n.Children) >= 2 && strings.HasPrefix(stringPrefix(n.Children[0]), "hidden-link:") && IsString(n.last(), "Resource") {
+				linked = true
+			}
+			return !linked
+		})
+		if !linked {
+			report(r.Line, "availability test %s has no tag 'hidden-link:${<component>.id}': 'Resource'; the component does not show it, nor alert on it", r.Symbol)
 		}
 	}
 }

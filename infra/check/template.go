@@ -277,3 +277,29 @@ func (t *template) expand(n *Node) []*Node {
 	}
 	return out
 }
+
+// StringVar is the literal value of variable name in the file named file
+// (relative to the set's base), when it is a string without interpolation.
+func (s *Set) StringVar(file, name string) (string, bool) {
+	for _, path := range s.order {
+		if t := s.files[path]; t.Name == file {
+			return stringValue(t.Vars[name])
+		}
+	}
+	return "", false
+}
+
+// Assignments are the parameters the parameter file named file assigns,
+// by name, with their values.
+func (s *Set) Assignments(file string) (map[string]*Node, bool) {
+	for _, path := range s.order {
+		if t := s.files[path]; t.Name == file && t.IsParams {
+			out := map[string]*Node{}
+			for _, a := range t.Assignments {
+				out[a.Name] = a.Value
+			}
+			return out, true
+		}
+	}
+	return nil, false
+}
