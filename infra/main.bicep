@@ -10,7 +10,8 @@
 //                and the action group every alert notifies
 //   storage      host storage, deployment container and the sessions table (no
 //                shared keys); table logs to the workspace
-//   keyvault     the B2C client secret (RBAC vault); audit log to the workspace
+//   keyvault     the B2C client secret (RBAC vault); audit log to the workspace;
+//                an alert 30 days before the secret expires (Event Grid)
 //   functionapp  Flex Consumption plan, the app and its app settings
 //   roles        every role the identity holds, scoped per resource; the app
 //                takes its identity from here, so it waits for them
@@ -60,7 +61,7 @@ param b2cClientSecret string = ''
 @description('The vault already holds the B2C client secret (a redeployment, a recovered vault): an empty b2cClientSecret keeps it. False: an empty b2cClientSecret stops the deployment before anything is deployed.')
 param b2cClientSecretInVault bool = false
 
-@description('Expiry of that client secret as shown in B2C, ISO 8601 UTC (2027-05-01T00:00:00Z); empty for none. Recorded on the Key Vault secret.')
+@description('Expiry of that client secret as shown in B2C, ISO 8601 UTC (2027-05-01T00:00:00Z); empty for none. Recorded on the Key Vault secret, which then raises the near-expiry alert 30 days ahead.')
 param b2cClientSecretExpiresOn string = ''
 
 @description('PUBLIC_BASE_URL: the public origin (https://login.example.com) when a custom domain fronts the app; empty uses https:// plus the app\'s default host name.')
@@ -218,6 +219,7 @@ module keyVault 'modules/keyvault.bicep' = {
     clientSecretValue: b2cClientSecretChecked
     clientSecretExpiresOn: b2cClientSecretExpiresOn
     workspaceId: monitoring.outputs.workspaceId
+    actionGroupId: monitoring.outputs.actionGroupId
   }
 }
 

@@ -28,6 +28,9 @@ var pinnedAPIVersions = map[string]string{
 	"Microsoft.Insights/metricAlerts":        "2018-03-01",
 	"Microsoft.Insights/scheduledQueryRules": "2023-12-01",
 	"Microsoft.Insights/webtests":            "2022-06-15",
+	// A GA version whose event subscriptions know the MonitorAlert destination.
+	"Microsoft.EventGrid/systemTopics":                    "2025-02-15",
+	"Microsoft.EventGrid/systemTopics/eventSubscriptions": "2025-02-15",
 }
 
 // builtInRoles are the only role definitions the app's identity may be

@@ -50,6 +50,7 @@ var rules = []rule{
 	{"alert-action", "an alert rule (metric, log, Event Grid to Azure Monitor) that notifies no action group; an action group with no receiver", ruleAlertAction},
 	{"log-alert-schema", "a log alert whose query reads the other schema than its scope: Application Insights' traces/requests/... from a workspace, AppTraces/AppRequests/... from a component", ruleLogAlertSchema},
 	{"webtest-link", "an availability test without the hidden-link:<component ID> tag that ties it to its Application Insights component", ruleWebtestLink},
+	{"secret-near-expiry", "a vault secret with an expiry but no Event Grid subscription to Microsoft.KeyVault.SecretNearExpiry; one to Azure Monitor alerts not in the CloudEvents v1.0 schema, the only one that destination takes", ruleSecretNearExpiry},
 	{"module-contract", "a module passed an undeclared parameter, missing a required one, or read for an output it lacks", ruleModuleContract},
 	{"param-file", "a parameter file without using, assigning unknown or disallowed values, missing required ones, or writing a secret", ruleParamFile},
 }
@@ -1024,6 +1025,28 @@ func ruleWebtestLink(_ *Set, t *template, report reporter) {
 		})
 		if !linked {
 			report(r.Line, "availability test %s has no tag 'hidden-link:${<component>.id}': 'Resource'; the component does not show it, nor alert on it", r.Symbol)
+		}
+	}
+}
+
+func ruleSecretNearExpiry(_ *Set, t *template, report reporter) {
+	subscribed := false
+	for _, r := range t.deployed("Microsoft.EventGrid/systemTopics/eventSubscriptions") {
+		types := prop(r.Body, "properties", "filter", "includedEventTypes")
+		if types == nil || !slices.ContainsFunc(types.Children, func(n *Node) bool { return IsString(n, "Microsoft.KeyVault.SecretNearExpiry") }) {
+			continue
+		}
+		subscribed = true
+		if IsString(prop(r.Body, "properties", "destination", "endpointType"), "MonitorAlert") && !IsString(prop(r.Body, "properties", "eventDeliverySchema"), "CloudEventSchemaV1_0") {
+			report(r.Line, "event subscription %s delivers to Azure Monitor alerts, which take only eventDeliverySchema: 'CloudEventSchemaV1_0'", r.Symbol)
+		}
+	}
+	if subscribed {
+		return
+	}
+	for _, r := range t.deployed("Microsoft.KeyVault/vaults/secrets") {
+		if prop(r.Body, "properties", "attributes", "exp") != nil {
+			report(r.Line, "secret %s records an expiry that nobody is told about: subscribe to Microsoft.KeyVault.SecretNearExpiry (Event Grid system topic on the vault, destination an Azure Monitor alert with the action group)", r.Symbol)
 		}
 	}
 }

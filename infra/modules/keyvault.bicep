@@ -45,6 +45,9 @@ param clientSecretValue string
 @description('Resource ID of the Log Analytics workspace that receives the vault\'s audit log.')
 param workspaceId string
 
+@description('Resource ID of the action group told when the client secret nears or reaches its expiry.')
+param actionGroupId string
+
 @description('When the B2C client secret expires, as an ISO 8601 UTC time (2027-05-01T00:00:00Z); empty for none. Recorded on the secret so expiry alerts can fire before B2C rejects it.')
 param clientSecretExpiresOn string
 
@@ -113,6 +116,57 @@ resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-prev
         enabled: true
       }
     ]
+  }
+}
+
+// The client secret's expiry pages someone 30 days ahead. Key Vault
+// publishes Microsoft.KeyVault.SecretNearExpiry 30 days before a secret's
+// exp, and SecretExpired when it passes ("Azure Key Vault as Event Grid
+// source"); neither is a metric or a log line, so the alert is an Event Grid
+// subscription whose destination is Azure Monitor alerts, firing the action
+// group ("How to send events to Azure monitor alerts": Key Vault system
+// events only, CloudEvents v1.0 schema only; the feature is in preview). It
+// filters on data.ObjectName, the secret's name. No event comes without an
+// exp: set B2C_CLIENT_SECRET_EXPIRES_ON.
+resource vaultEvents 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
+  name: 'evgt-${name}'
+  location: location
+  tags: tags
+  properties: {
+    source: vault.id
+    topicType: 'Microsoft.KeyVault.vaults'
+  }
+
+  resource clientSecretExpiry 'eventSubscriptions' = {
+    name: '${clientSecretName}-expiry'
+    properties: {
+      eventDeliverySchema: 'CloudEventSchemaV1_0'
+      filter: {
+        includedEventTypes: [
+          'Microsoft.KeyVault.SecretNearExpiry'
+          'Microsoft.KeyVault.SecretExpired'
+        ]
+        advancedFilters: [
+          {
+            operatorType: 'StringIn'
+            key: 'data.ObjectName'
+            values: [
+              clientSecretName
+            ]
+          }
+        ]
+      }
+      destination: {
+        endpointType: 'MonitorAlert'
+        properties: {
+          severity: 'Sev2'
+          description: 'The B2C client secret (${clientSecretName} in ${name}) expires within 30 days, or has expired: rotate it (README, Rotating the B2C client secret).'
+          actionGroups: [
+            actionGroupId
+          ]
+        }
+      }
+    }
   }
 }
 
