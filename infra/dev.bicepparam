@@ -29,6 +29,10 @@ param instanceMemoryMB = 512
 param maximumInstanceCount = 40
 param alwaysReadyInstances = 0
 param storageSku = 'Standard_LRS'
+param zoneRedundant = false
+
+// A dev environment is torn down: no locks in the way.
+param lockResources = false
 
 // After the vault or the resource group was deleted, soft delete keeps the
 // vault's name: KEY_VAULT_RECOVER=true recovers it, KEY_VAULT_NAME picks another.

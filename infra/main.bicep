@@ -118,12 +118,18 @@ param maximumInstanceCount int = 100
 @maxValue(20)
 param alwaysReadyInstances int = 0
 
-@description('Storage replication.')
+@description('Storage replication. A zone-redundant plan needs Standard_ZRS.')
 @allowed([
   'Standard_LRS'
   'Standard_ZRS'
 ])
 param storageSku string = 'Standard_LRS'
+
+@description('Zone-redundant Flex Consumption plan: instances spread over the region\'s availability zones. Needs storageSku Standard_ZRS and a region that offers it (az functionapp list-flexconsumption-locations --zone-redundant=true); the platform then keeps at least 2 always-ready instances, billed as such.')
+param zoneRedundant bool = false
+
+@description('CanNotDelete locks on the Key Vault and the storage account (sessions, host storage, the deployment package). Deleting them, or their resource group, then needs the locks removed first; creating locks needs Owner or User Access Administrator.')
+param lockResources bool = false
 
 @description('Name of the Key Vault (3-24 letters, digits and dashes, unique in Azure); empty: kv-<token>, the same for every deployment to this subscription, group and region. Set another name when a deleted vault still holds that one.')
 @maxLength(24)
@@ -171,6 +177,18 @@ var clientSecretName = 'b2c-client-secret'
 // template is validated, before any resource is deployed.
 var b2cClientSecretChecked = !empty(b2cClientSecret) || b2cClientSecretInVault ? b2cClientSecret : fail('B2C_CLIENT_SECRET is empty and the vault holds no B2C client secret yet: export B2C_CLIENT_SECRET for the first deployment. Later deployments without it need B2C_CLIENT_SECRET_IN_VAULT=true to keep the stored secret.')
 
+// A zone-redundant plan on storage that is not: the app would survive a zone
+// but its host storage, deployment package and sessions would not. Zone
+// redundancy for Flex Consumption requires a zone-redundant storage account
+// ("Configure zone redundancy", Azure Functions). Fails at validation.
+var storageSkuChecked = zoneRedundant && storageSku != 'Standard_ZRS' ? fail('zoneRedundant needs storageSku Standard_ZRS: Flex Consumption zone redundancy requires a zone-redundant storage account.') : storageSku
+
+// With zone redundancy the platform keeps at least two always-ready
+// instances for the HTTP group whatever the setting, and bills them as
+// always-ready ("Reliability in Azure Functions", Flex Consumption); asking
+// for two makes that cost visible in the template.
+var alwaysReadyChecked = zoneRedundant ? max(2, alwaysReadyInstances) : alwaysReadyInstances
+
 module identity 'modules/identity.bicep' = {
   name: 'identity'
   params: {
@@ -199,10 +217,11 @@ module storage 'modules/storage.bicep' = {
     name: 'st${resourceToken}'
     location: location
     tags: tags
-    skuName: storageSku
+    skuName: storageSkuChecked
     deploymentContainerName: 'app-package-${resourceToken}'
     sessionTableName: sessionTableName
     workspaceId: monitoring.outputs.workspaceId
+    lock: lockResources
   }
 }
 
@@ -220,6 +239,7 @@ module keyVault 'modules/keyvault.bicep' = {
     clientSecretExpiresOn: b2cClientSecretExpiresOn
     workspaceId: monitoring.outputs.workspaceId
     actionGroupId: monitoring.outputs.actionGroupId
+    lock: lockResources
   }
 }
 
@@ -252,7 +272,8 @@ module functionApp 'modules/functionapp.bicep' = {
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
-    alwaysReadyInstances: alwaysReadyInstances
+    alwaysReadyInstances: alwaysReadyChecked
+    zoneRedundant: zoneRedundant
     clientSecretUri: keyVault.outputs.clientSecretUri
     b2cTenantName: b2cTenantName
     b2cTenantHost: b2cTenantHost

@@ -22,6 +22,7 @@ var pinnedAPIVersions = map[string]string{
 	"Microsoft.Web/sites/config":                                "2025-03-01",
 	"Microsoft.Web/sites/basicPublishingCredentialsPolicies":    "2025-03-01",
 	"Microsoft.Authorization/roleAssignments":                   "2022-04-01",
+	"Microsoft.Authorization/locks":                             "2020-05-01",
 	// The newest version of diagnostic settings, a preview one.
 	"Microsoft.Insights/diagnosticSettings":  "2021-05-01-preview",
 	"Microsoft.Insights/actionGroups":        "2023-01-01",

@@ -51,6 +51,8 @@ var rules = []rule{
 	{"log-alert-schema", "a log alert whose query reads the other schema than its scope: Application Insights' traces/requests/... from a workspace, AppTraces/AppRequests/... from a component", ruleLogAlertSchema},
 	{"webtest-link", "an availability test without the hidden-link:<component ID> tag that ties it to its Application Insights component", ruleWebtestLink},
 	{"secret-near-expiry", "a vault secret with an expiry but no Event Grid subscription to Microsoft.KeyVault.SecretNearExpiry; one to Azure Monitor alerts not in the CloudEvents v1.0 schema, the only one that destination takes", ruleSecretNearExpiry},
+	{"resource-lock", "a module deploying a vault or a storage account with no CanNotDelete lock scoped to it (it may be conditional: production only)", ruleResourceLock},
+	{"zone-redundancy", "a parameter file that turns zoneRedundant on with storage other than Standard_ZRS, or fewer than 2 always-ready instances", ruleZoneRedundancy},
 	{"module-contract", "a module passed an undeclared parameter, missing a required one, or read for an output it lacks", ruleModuleContract},
 	{"param-file", "a parameter file without using, assigning unknown or disallowed values, missing required ones, or writing a secret", ruleParamFile},
 }
@@ -1048,5 +1050,52 @@ func ruleSecretNearExpiry(_ *Set, t *template, report reporter) {
 		if prop(r.Body, "properties", "attributes", "exp") != nil {
 			report(r.Line, "secret %s records an expiry that nobody is told about: subscribe to Microsoft.KeyVault.SecretNearExpiry (Event Grid system topic on the vault, destination an Azure Monitor alert with the action group)", r.Symbol)
 		}
+	}
+}
+
+// atLeast reports whether n is a number literal of at least min.
+func atLeast(n *Node, min int) bool {
+	if n == nil || n.Type != "number" {
+		return false
+	}
+	v, err := strconv.Atoi(n.Text)
+	return err == nil && v >= min
+}
+
+// locked are the types that hold what a deletion would lose.
+var locked = []string{"Microsoft.KeyVault/vaults", "Microsoft.Storage/storageAccounts"}
+
+func ruleResourceLock(s *Set, t *template, report reporter) {
+	mods, templates := s.composed(t)
+	for i, mt := range templates {
+		for _, typ := range locked {
+			for _, r := range mt.deployed(typ) {
+				if !slices.ContainsFunc(mt.scopedTo("Microsoft.Authorization/locks", r), func(l *resource) bool {
+					return IsString(prop(l.Body, "properties", "level"), "CanNotDelete")
+				}) {
+					report(mods[i].Line, "module %s: %s (%s) can be deleted with everything in it: add a Microsoft.Authorization/locks with scope: %s and level 'CanNotDelete' (conditional on a parameter for production)", mods[i].Symbol, r.ref(), r.Type, r.ref())
+				}
+			}
+		}
+	}
+}
+
+func ruleZoneRedundancy(_ *Set, t *template, report reporter) {
+	if !t.IsParams {
+		return
+	}
+	values := map[string]*assignment{}
+	for _, a := range t.Assignments {
+		values[a.Name] = a
+	}
+	zr, ok := values["zoneRedundant"]
+	if !ok || !isBool(zr.Value, true) {
+		return
+	}
+	if sku, ok := values["storageSku"]; !ok || !IsString(sku.Value, "Standard_ZRS") {
+		report(zr.Line, "zoneRedundant = true needs storageSku = 'Standard_ZRS': Flex Consumption zone redundancy requires zone-redundant storage")
+	}
+	if n, ok := values["alwaysReadyInstances"]; !ok || !atLeast(n.Value, 2) {
+		report(zr.Line, "zoneRedundant = true keeps at least 2 always-ready instances, billed: set alwaysReadyInstances = 2 or more so the file says what it costs")
 	}
 }

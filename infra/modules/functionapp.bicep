@@ -59,6 +59,9 @@ param maximumInstanceCount int
 @minValue(0)
 param alwaysReadyInstances int
 
+@description('Zone-redundant plan (needs zone-redundant storage; at least 2 always-ready instances).')
+param zoneRedundant bool
+
 @description('Versionless URI of the B2C client secret in Key Vault.')
 param clientSecretUri string
 
@@ -121,6 +124,10 @@ resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   }
   properties: {
     reserved: true // Linux
+    // Spreads always-ready instances over at least two zones, on-demand ones
+    // best effort ("Reliability in Azure Functions"). The plan's only zone
+    // property ("Configure zone redundancy": zoneRedundant on the plan).
+    zoneRedundant: zoneRedundant
   }
 }
 

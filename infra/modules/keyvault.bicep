@@ -42,6 +42,9 @@ param clientSecretName string
 @secure()
 param clientSecretValue string
 
+@description('A CanNotDelete lock on the vault (production).')
+param lock bool
+
 @description('Resource ID of the Log Analytics workspace that receives the vault\'s audit log.')
 param workspaceId string
 
@@ -167,6 +170,20 @@ resource vaultEvents 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
         }
       }
     }
+  }
+}
+
+// Nobody deletes it by mistake: CanNotDelete still allows every change and
+// every data operation ("Lock your resources to protect your
+// infrastructure", Azure Resource Manager). Creating or removing a lock
+// needs Microsoft.Authorization/locks/*, which of the built-in roles only
+// Owner and User Access Administrator have.
+resource vaultLock 'Microsoft.Authorization/locks@2020-05-01' = if (lock) {
+  name: 'do-not-delete'
+  scope: vault
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Holds the B2C client secret; with purge protection a deleted vault keeps its name for the retention period. Remove this lock before deleting the vault or its resource group.'
   }
 }
 

@@ -33,6 +33,9 @@ param deploymentContainerName string
 @maxLength(63)
 param sessionTableName string
 
+@description('A CanNotDelete lock on the account (production).')
+param lock bool
+
 @description('Resource ID of the Log Analytics workspace that receives the table service\'s logs.')
 param workspaceId string
 
@@ -114,6 +117,20 @@ resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-prev
         enabled: true
       }
     ]
+  }
+}
+
+// Nobody deletes it by mistake: CanNotDelete still allows every change and
+// every data operation ("Lock your resources to protect your
+// infrastructure", Azure Resource Manager). Creating or removing a lock
+// needs Microsoft.Authorization/locks/*, which of the built-in roles only
+// Owner and User Access Administrator have.
+resource storageLock 'Microsoft.Authorization/locks@2020-05-01' = if (lock) {
+  name: 'do-not-delete'
+  scope: storage
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Host storage, the Flex deployment package and every session live here. Remove this lock before deleting the account or its resource group.'
   }
 }
 
