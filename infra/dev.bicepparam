@@ -46,3 +46,7 @@ param logRetentionInDays = 30
 
 // Alerts go to ALERT_EMAIL when it is set; otherwise they only show in the portal.
 param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')
+
+// The private network, off unless VNET_ENABLED=true: storage and the vault
+// then answer only through private endpoints (see "Deploy to Azure").
+param vnetEnabled = readEnvironmentVariable('VNET_ENABLED', 'false') == 'true'

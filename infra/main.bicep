@@ -15,6 +15,8 @@
 //   functionapp  Flex Consumption plan, the app and its app settings
 //   roles        every role the identity holds, scoped per resource; the app
 //                takes its identity from here, so it waits for them
+//   network      vnetEnabled only: the virtual network, private endpoints and
+//                DNS zones for blob, queue, table and the vault
 //   alerts       5xx, sign-in failures by kind, an availability test of /healthz
 targetScope = 'resourceGroup'
 
@@ -128,6 +130,12 @@ param storageSku string = 'Standard_LRS'
 @description('Zone-redundant Flex Consumption plan: instances spread over the region\'s availability zones. Needs storageSku Standard_ZRS and a region that offers it (az functionapp list-flexconsumption-locations --zone-redundant=true); the platform then keeps at least 2 always-ready instances, billed as such.')
 param zoneRedundant bool = false
 
+@description('Private network: the app integrates with a new virtual network and reaches storage (blob, queue, table) and Key Vault through private endpoints with private DNS zones; their public network access is off. The app stays public. Needs the Microsoft.App resource provider registered.')
+param vnetEnabled bool = false
+
+@description('Address space of that virtual network, /26 or larger (two /27 subnets: the app\'s and the private endpoints\').')
+param vnetAddressPrefix string = '10.40.0.0/26'
+
 @description('CanNotDelete locks on the Key Vault and the storage account (sessions, host storage, the deployment package). Deleting them, or their resource group, then needs the locks removed first; creating locks needs Owner or User Access Administrator.')
 param lockResources bool = false
 
@@ -222,6 +230,7 @@ module storage 'modules/storage.bicep' = {
     sessionTableName: sessionTableName
     workspaceId: monitoring.outputs.workspaceId
     lock: lockResources
+    vnetEnabled: vnetEnabled
   }
 }
 
@@ -240,6 +249,19 @@ module keyVault 'modules/keyvault.bicep' = {
     workspaceId: monitoring.outputs.workspaceId
     actionGroupId: monitoring.outputs.actionGroupId
     lock: lockResources
+    vnetEnabled: vnetEnabled
+  }
+}
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  params: {
+    name: 'vnet-${resourceToken}'
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
   }
 }
 
@@ -274,6 +296,9 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyInstances: alwaysReadyChecked
     zoneRedundant: zoneRedundant
+    // Through the network module's output: with vnetEnabled the app waits
+    // for its private endpoints and DNS records.
+    subnetId: vnetEnabled ? network.outputs.appSubnetId : ''
     clientSecretUri: keyVault.outputs.clientSecretUri
     b2cTenantName: b2cTenantName
     b2cTenantHost: b2cTenantHost

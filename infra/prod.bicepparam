@@ -53,3 +53,7 @@ param logRetentionInDays = 90
 
 // Alerts page ALERT_EMAIL: required here, the deployment stops without it.
 param alertEmail = readEnvironmentVariable('ALERT_EMAIL')
+
+// The private network, off unless VNET_ENABLED=true: storage and the vault
+// then answer only through private endpoints (see "Deploy to Azure").
+param vnetEnabled = readEnvironmentVariable('VNET_ENABLED', 'false') == 'true'

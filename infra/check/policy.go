@@ -23,6 +23,11 @@ var pinnedAPIVersions = map[string]string{
 	"Microsoft.Web/sites/basicPublishingCredentialsPolicies":    "2025-03-01",
 	"Microsoft.Authorization/roleAssignments":                   "2022-04-01",
 	"Microsoft.Authorization/locks":                             "2020-05-01",
+	"Microsoft.Network/virtualNetworks":                         "2024-05-01",
+	"Microsoft.Network/privateEndpoints":                        "2024-05-01",
+	"Microsoft.Network/privateEndpoints/privateDnsZoneGroups":   "2024-05-01",
+	"Microsoft.Network/privateDnsZones":                         "2024-06-01",
+	"Microsoft.Network/privateDnsZones/virtualNetworkLinks":     "2024-06-01",
 	// The newest version of diagnostic settings, a preview one.
 	"Microsoft.Insights/diagnosticSettings":  "2021-05-01-preview",
 	"Microsoft.Insights/actionGroups":        "2023-01-01",

@@ -42,6 +42,9 @@ param clientSecretName string
 @secure()
 param clientSecretValue string
 
+@description('Private network: the vault answers only through its private endpoint (network.bicep); public network access is off.')
+param vnetEnabled bool
+
 @description('A CanNotDelete lock on the vault (production).')
 param lock bool
 
@@ -74,11 +77,17 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
     enabledForTemplateDeployment: false
     enabledForDeployment: false
     enabledForDiskEncryption: false
-    publicNetworkAccess: 'Enabled'
+    // Without virtual network integration the Key Vault reference is
+    // resolved over the public endpoint and RBAC is the access control
+    // (Allow is explicit: new vaults otherwise default to Deny). With it, only
+    // the private endpoint answers: publicNetworkAccess Disabled blocks all
+    // but private endpoint and trusted-service traffic, firewall rules
+    // included. This deployment still writes the secret (vaults/secrets goes
+    // through Resource Manager), but az keyvault secret set from outside the
+    // network no longer reaches the vault.
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
     networkAcls: {
-      // The Key Vault reference is resolved over the public endpoint (no
-      // virtual network integration); RBAC is the access control.
-      defaultAction: 'Allow'
+      defaultAction: vnetEnabled ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
   }

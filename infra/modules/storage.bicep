@@ -33,6 +33,9 @@ param deploymentContainerName string
 @maxLength(63)
 param sessionTableName string
 
+@description('Private network: the account answers only through private endpoints (network.bicep); public network access is off.')
+param vnetEnabled bool
+
 @description('A CanNotDelete lock on the account (production).')
 param lock bool
 
@@ -56,12 +59,16 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
     allowCrossTenantReplication: false
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    // Without virtual network integration the app reaches storage over its
+    // public endpoint and identity (RBAC) is the access control. With it,
+    // only the private endpoints answer, as in Microsoft's Flex Consumption
+    // azd templates (vnetEnabled: publicNetworkAccess Disabled, Deny, no
+    // bypass); deployments and publishing then go through the app's network
+    // too (the package upload runs on the app's instance).
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
     networkAcls: {
-      // Flex Consumption without virtual network integration reaches storage
-      // over its public endpoint; identity (RBAC) is the access control.
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
+      defaultAction: vnetEnabled ? 'Deny' : 'Allow'
+      bypass: vnetEnabled ? 'None' : 'AzureServices'
     }
   }
 
