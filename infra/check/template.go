@@ -303,3 +303,30 @@ func (s *Set) Assignments(file string) (map[string]*Node, bool) {
 	}
 	return nil, false
 }
+
+// ModuleParams are the parameters module symbol of the file named file is
+// passed, by name, with their values; ok reports whether the module exists.
+// A module deployed on a condition (if (...)) is reported with its
+// condition.
+func (s *Set) ModuleParams(file, symbol string) (params map[string]*Node, condition *Node, ok bool) {
+	for _, path := range s.order {
+		t := s.files[path]
+		if t.Name != file {
+			continue
+		}
+		for _, n := range t.Root.Children {
+			if n.Type != "module_declaration" || n.child("identifier") == nil || n.child("identifier").Text != symbol {
+				continue
+			}
+			if v := n.last(); v != nil && v.Type == "if_statement" && len(v.Children) > 0 {
+				condition = v.Children[0]
+			}
+			params = map[string]*Node{}
+			for _, p := range props(prop(body(n.last()), "params")) {
+				params[p.Key] = p.Value
+			}
+			return params, condition, true
+		}
+	}
+	return nil, nil, false
+}
