@@ -188,7 +188,8 @@ var b2cClientSecretChecked = !empty(b2cClientSecret) || b2cClientSecretInVault ?
 // A zone-redundant plan on storage that is not: the app would survive a zone
 // but its host storage, deployment package and sessions would not. Zone
 // redundancy for Flex Consumption requires a zone-redundant storage account
-// ("Configure zone redundancy", Azure Functions). Fails at validation.
+// (learn.microsoft.com/azure/azure-functions/functions-zone-redundancy).
+// Fails at validation.
 var storageSkuChecked = zoneRedundant && storageSku != 'Standard_ZRS' ? fail('zoneRedundant needs storageSku Standard_ZRS: Flex Consumption zone redundancy requires a zone-redundant storage account.') : storageSku
 
 // With zone redundancy the platform keeps at least two always-ready

@@ -167,7 +167,7 @@ resource healthTest 'Microsoft.Insights/webtests@2022-06-15' = {
   kind: 'standard'
   properties: {
     SyntheticMonitorId: 'healthz-${siteName}'
-    Name: 'GET /healthz'
+    Name: 'healthz'
     Description: 'The app answers /healthz with 200 from the internet.'
     Enabled: true
     Frequency: 300

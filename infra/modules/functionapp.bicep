@@ -128,8 +128,8 @@ resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   properties: {
     reserved: true // Linux
     // Spreads always-ready instances over at least two zones, on-demand ones
-    // best effort ("Reliability in Azure Functions"). The plan's only zone
-    // property ("Configure zone redundancy": zoneRedundant on the plan).
+    // best effort ("Reliability in Azure Functions"). The only property zone
+    // redundancy needs (learn.microsoft.com/azure/azure-functions/functions-zone-redundancy).
     zoneRedundant: zoneRedundant
   }
 }

@@ -139,7 +139,9 @@ resource privateEndpoints 'Microsoft.Network/privateEndpoints@2024-05-01' = [
     tags: tags
     properties: {
       subnet: {
-        id: resourceId('Microsoft.Network/virtualNetworks/subnets', vnet.name, endpointSubnetName)
+        // properties.subnets[1] is the endpoints' subnet (above): a runtime
+        // reference, so each endpoint waits for the network.
+        id: vnet.properties.subnets[1].id
       }
       privateLinkServiceConnections: [
         {
@@ -175,4 +177,4 @@ resource endpointDns 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@20
 ]
 
 @description('Resource ID of the subnet the app integrates with. Read after every endpoint and DNS record exists: the app waits for them.')
-output appSubnetId string = resourceId('Microsoft.Network/virtualNetworks/subnets', vnet.name, appSubnetName)
+output appSubnetId string = vnet.properties.subnets[0].id
