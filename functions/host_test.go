@@ -16,6 +16,7 @@ type hostJSON struct {
 			DefaultExecutablePath string `json:"defaultExecutablePath"`
 		} `json:"description"`
 		EnableForwardingHTTPRequest bool `json:"enableForwardingHttpRequest"`
+		EnableProxyingHTTPRequest   bool `json:"enableProxyingHttpRequest"`
 	} `json:"customHandler"`
 	Extensions struct {
 		HTTP struct {
@@ -42,6 +43,9 @@ func TestHostJSON(t *testing.T) {
 		{"version", h.Version, "2.0"},
 		{"customHandler.description.defaultExecutablePath", h.CustomHandler.Description.DefaultExecutablePath, "handler"},
 		{"customHandler.enableForwardingHttpRequest", h.CustomHandler.EnableForwardingHTTPRequest, true},
+		// Not the newer proxying mode: it replaces the Host header the
+		// handler relies on (cmd/handler TestProxyingWouldFoolTheHandler).
+		{"customHandler.enableProxyingHttpRequest", h.CustomHandler.EnableProxyingHTTPRequest, false},
 		{"extensions.http.routePrefix set", h.Extensions.HTTP.RoutePrefix != nil, true},
 		{"extensionBundle.id", h.ExtensionBundle.ID, "Microsoft.Azure.Functions.ExtensionBundle"},
 		{"extensionBundle.version", h.ExtensionBundle.Version, "[4.*, 5.0.0)"},

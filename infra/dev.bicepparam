@@ -29,6 +29,10 @@ param instanceMemoryMB = 512
 param maximumInstanceCount = 40
 param alwaysReadyInstances = 0
 param storageSku = 'Standard_LRS'
+param zoneRedundant = false
+
+// A dev environment is torn down: no locks in the way.
+param lockResources = false
 
 // After the vault or the resource group was deleted, soft delete keeps the
 // vault's name: KEY_VAULT_RECOVER=true recovers it, KEY_VAULT_NAME picks another.
@@ -39,3 +43,10 @@ param recoverKeyVault = readEnvironmentVariable('KEY_VAULT_RECOVER', 'false') ==
 param enablePurgeProtection = false
 param softDeleteRetentionInDays = 7
 param logRetentionInDays = 30
+
+// Alerts go to ALERT_EMAIL when it is set; otherwise they only show in the portal.
+param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')
+
+// The private network, off unless VNET_ENABLED=true: storage and the vault
+// then answer only through private endpoints (see "Deploy to Azure").
+param vnetEnabled = readEnvironmentVariable('VNET_ENABLED', 'false') == 'true'

@@ -6,12 +6,18 @@
 //
 // Modules, one per concern:
 //   identity     the user-assigned identity the app runs as
-//   monitoring   Log Analytics and Application Insights (Entra ID ingestion only)
-//   storage      host storage, deployment container and the sessions table (no shared keys)
-//   keyvault     the B2C client secret (RBAC vault)
+//   monitoring   Log Analytics, Application Insights (Entra ID ingestion only)
+//                and the action group every alert notifies
+//   storage      host storage, deployment container and the sessions table (no
+//                shared keys); table logs to the workspace
+//   keyvault     the B2C client secret (RBAC vault); audit log to the workspace;
+//                an alert 30 days before the secret expires (Event Grid)
 //   functionapp  Flex Consumption plan, the app and its app settings
 //   roles        every role the identity holds, scoped per resource; the app
 //                takes its identity from here, so it waits for them
+//   network      vnetEnabled only: the virtual network, private endpoints and
+//                DNS zones for blob, queue, table and the vault
+//   alerts       5xx, sign-in failures by kind, an availability test of /healthz
 targetScope = 'resourceGroup'
 
 // ---- Environment ----
@@ -57,7 +63,7 @@ param b2cClientSecret string = ''
 @description('The vault already holds the B2C client secret (a redeployment, a recovered vault): an empty b2cClientSecret keeps it. False: an empty b2cClientSecret stops the deployment before anything is deployed.')
 param b2cClientSecretInVault bool = false
 
-@description('Expiry of that client secret as shown in B2C, ISO 8601 UTC (2027-05-01T00:00:00Z); empty for none. Recorded on the Key Vault secret.')
+@description('Expiry of that client secret as shown in B2C, ISO 8601 UTC (2027-05-01T00:00:00Z); empty for none. Recorded on the Key Vault secret, which then raises the near-expiry alert 30 days ahead.')
 param b2cClientSecretExpiresOn string = ''
 
 @description('PUBLIC_BASE_URL: the public origin (https://login.example.com) when a custom domain fronts the app; empty uses https:// plus the app\'s default host name.')
@@ -114,12 +120,24 @@ param maximumInstanceCount int = 100
 @maxValue(20)
 param alwaysReadyInstances int = 0
 
-@description('Storage replication.')
+@description('Storage replication. A zone-redundant plan needs Standard_ZRS.')
 @allowed([
   'Standard_LRS'
   'Standard_ZRS'
 ])
 param storageSku string = 'Standard_LRS'
+
+@description('Zone-redundant Flex Consumption plan: instances spread over the region\'s availability zones. Needs storageSku Standard_ZRS and a region that offers it (az functionapp list-flexconsumption-locations --zone-redundant=true); the platform then keeps at least 2 always-ready instances, billed as such.')
+param zoneRedundant bool = false
+
+@description('Private network: the app integrates with a new virtual network and reaches storage (blob, queue, table) and Key Vault through private endpoints with private DNS zones; their public network access is off. The app stays public. Needs the Microsoft.App resource provider registered.')
+param vnetEnabled bool = false
+
+@description('Address space of that virtual network, /26 or larger (two /27 subnets: the app\'s and the private endpoints\').')
+param vnetAddressPrefix string = '10.40.0.0/26'
+
+@description('CanNotDelete locks on the Key Vault and the storage account (sessions, host storage, the deployment package). Deleting them, or their resource group, then needs the locks removed first; creating locks needs Owner or User Access Administrator.')
+param lockResources bool = false
 
 @description('Name of the Key Vault (3-24 letters, digits and dashes, unique in Azure); empty: kv-<token>, the same for every deployment to this subscription, group and region. Set another name when a deleted vault still holds that one.')
 @maxLength(24)
@@ -141,6 +159,19 @@ param softDeleteRetentionInDays int = 90
 @maxValue(730)
 param logRetentionInDays int = 30
 
+// ---- Alerts ----
+
+@description('ALERT_EMAIL: where the alerts (5xx, sign-in failures, /healthz down, the B2C client secret near expiry) are emailed; empty: they only show in the portal.')
+param alertEmail string = ''
+
+@description('5xx answers within 5 minutes above which the app pages.')
+@minValue(0)
+param serverErrorThreshold int = 5
+
+@description('Sign-in failures of one kind within 15 minutes from which the app pages; a misconfiguration pages at the first.')
+@minValue(1)
+param signInFailureThreshold int = 20
+
 // ---- Names and tags ----
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, location))
@@ -153,6 +184,19 @@ var clientSecretName = 'b2c-client-secret'
 // not exist. The expression reads parameters only, so it fails when the
 // template is validated, before any resource is deployed.
 var b2cClientSecretChecked = !empty(b2cClientSecret) || b2cClientSecretInVault ? b2cClientSecret : fail('B2C_CLIENT_SECRET is empty and the vault holds no B2C client secret yet: export B2C_CLIENT_SECRET for the first deployment. Later deployments without it need B2C_CLIENT_SECRET_IN_VAULT=true to keep the stored secret.')
+
+// A zone-redundant plan on storage that is not: the app would survive a zone
+// but its host storage, deployment package and sessions would not. Zone
+// redundancy for Flex Consumption requires a zone-redundant storage account
+// (learn.microsoft.com/azure/azure-functions/functions-zone-redundancy).
+// Fails at validation.
+var storageSkuChecked = zoneRedundant && storageSku != 'Standard_ZRS' ? fail('zoneRedundant needs storageSku Standard_ZRS: Flex Consumption zone redundancy requires a zone-redundant storage account.') : storageSku
+
+// With zone redundancy the platform keeps at least two always-ready
+// instances for the HTTP group whatever the setting, and bills them as
+// always-ready ("Reliability in Azure Functions", Flex Consumption); asking
+// for two makes that cost visible in the template.
+var alwaysReadyChecked = zoneRedundant ? max(2, alwaysReadyInstances) : alwaysReadyInstances
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
@@ -171,6 +215,8 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: tags
     retentionInDays: logRetentionInDays
+    actionGroupName: 'ag-${resourceToken}'
+    alertEmail: alertEmail
   }
 }
 
@@ -180,9 +226,12 @@ module storage 'modules/storage.bicep' = {
     name: 'st${resourceToken}'
     location: location
     tags: tags
-    skuName: storageSku
+    skuName: storageSkuChecked
     deploymentContainerName: 'app-package-${resourceToken}'
     sessionTableName: sessionTableName
+    workspaceId: monitoring.outputs.workspaceId
+    lock: lockResources
+    vnetEnabled: vnetEnabled
   }
 }
 
@@ -198,6 +247,22 @@ module keyVault 'modules/keyvault.bicep' = {
     clientSecretName: clientSecretName
     clientSecretValue: b2cClientSecretChecked
     clientSecretExpiresOn: b2cClientSecretExpiresOn
+    workspaceId: monitoring.outputs.workspaceId
+    actionGroupId: monitoring.outputs.actionGroupId
+    lock: lockResources
+    vnetEnabled: vnetEnabled
+  }
+}
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  params: {
+    name: 'vnet-${resourceToken}'
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
   }
 }
 
@@ -230,7 +295,11 @@ module functionApp 'modules/functionapp.bicep' = {
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
-    alwaysReadyInstances: alwaysReadyInstances
+    alwaysReadyInstances: alwaysReadyChecked
+    zoneRedundant: zoneRedundant
+    // Through the network module's output: with vnetEnabled the app waits
+    // for its private endpoints and DNS records.
+    subnetId: vnetEnabled ? network.outputs.appSubnetId : ''
     clientSecretUri: keyVault.outputs.clientSecretUri
     b2cTenantName: b2cTenantName
     b2cTenantHost: b2cTenantHost
@@ -246,6 +315,20 @@ module functionApp 'modules/functionapp.bicep' = {
     sessionAbsoluteTimeout: sessionAbsoluteTimeout
     logLevel: logLevel
     sweepSchedule: sweepSchedule
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    siteName: functionApp.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+    actionGroupId: monitoring.outputs.actionGroupId
+    healthUrl: '${functionApp.outputs.publicBaseUrl}/healthz'
+    serverErrorThreshold: serverErrorThreshold
+    signInFailureThreshold: signInFailureThreshold
   }
 }
 

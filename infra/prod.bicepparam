@@ -26,11 +26,21 @@ param apiScopes = readEnvironmentVariable('API_SCOPES', '')
 
 param logLevel = 'info'
 
-// One warm instance: no cold start on the first sign-in.
+// Zone-redundant: the plan spreads its instances over the region's zones
+// (pick a region from az functionapp list-flexconsumption-locations
+// --zone-redundant=true), on zone-redundant storage. The platform keeps at
+// least two always-ready instances then, billed as such, so two are asked for:
+// no cold start on the first sign-in, one instance per zone at least.
 param instanceMemoryMB = 2048
 param maximumInstanceCount = 100
-param alwaysReadyInstances = 1
+param alwaysReadyInstances = 2
 param storageSku = 'Standard_ZRS'
+param zoneRedundant = true
+
+// Nobody deletes the vault or the storage account (sessions, host storage,
+// the deployment package) by mistake. Needs Owner or User Access
+// Administrator on the resource group to deploy.
+param lockResources = true
 
 // After the vault or the resource group was deleted, soft delete keeps the
 // vault's name: KEY_VAULT_RECOVER=true recovers it, KEY_VAULT_NAME picks another.
@@ -40,3 +50,10 @@ param recoverKeyVault = readEnvironmentVariable('KEY_VAULT_RECOVER', 'false') ==
 param enablePurgeProtection = true
 param softDeleteRetentionInDays = 90
 param logRetentionInDays = 90
+
+// Alerts page ALERT_EMAIL: required here, the deployment stops without it.
+param alertEmail = readEnvironmentVariable('ALERT_EMAIL')
+
+// The private network, off unless VNET_ENABLED=true: storage and the vault
+// then answer only through private endpoints (see "Deploy to Azure").
+param vnetEnabled = readEnvironmentVariable('VNET_ENABLED', 'false') == 'true'

@@ -427,3 +427,74 @@ func TestTimerInvocationStorageDown(t *testing.T) {
 		t.Errorf("status %d, removed %d, logs %q; want 500, 0, sweep failed", status, removed, logs)
 	}
 }
+
+// proxy sends a request the way host.json's other HTTP mode,
+// enableProxyingHttpRequest, would: the host's DefaultHttpProxyService hands
+// it to YARP's IHttpForwarder with HttpTransformer.Default, which removes the
+// original Host (the handler sees the loopback destination,
+// http://127.0.0.1:<port>) and sets X-Forwarded-Host/Proto/For instead.
+func proxy(t *testing.T, app *testApp, method, path string, header http.Header) *http.Response {
+	t.Helper()
+	u, err := url.Parse(app.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(method, "http://"+loopback(t, app)+path, strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps.Copy(req.Header, header)
+	req.Header.Set("X-Forwarded-Host", u.Host)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	addHostHeaders(req.Header, newInvocationID())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// Why host.json stays on enableForwardingHttpRequest: the handler tells
+// requests apart by their Host header, which forwarding passes on and
+// proxying replaces. Proxied, a visitor's POST /sweep looks like the host's
+// own timer call and sweeps, and a browser's sign-out without
+// Sec-Fetch-Site is refused as cross-site (CrossOriginProtection compares
+// Origin with Host). When this test fails, the handler no longer depends on
+// Host, and the switch can be reconsidered.
+func TestProxyingWouldFoolTheHandler(t *testing.T) {
+	app := startApp(t, appOptions{})
+	public := strings.TrimPrefix(app.URL, "http://")
+	forwarded := &http.Client{Transport: &appTransport{public: public, handler: loopback(t, app), sent: map[string]string{}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	send := func(c *http.Client, method, path string, header http.Header) int {
+		req, err := http.NewRequest(method, app.URL+path, strings.NewReader(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		maps.Copy(req.Header, header)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	timerLike := http.Header{"Content-Type": {"application/json"}}
+	origin := http.Header{"Origin": {app.URL}}
+
+	if got := send(forwarded, "POST", "/sweep", timerLike); got != http.StatusNotFound {
+		t.Errorf("a visitor's POST /sweep, forwarded: %d, want 404", got)
+	}
+	if got := proxy(t, app, "POST", "/sweep", timerLike).StatusCode; got != http.StatusOK {
+		t.Errorf("a visitor's POST /sweep, proxied: %d; want 200 (taken for the timer), the reason host.json does not proxy", got)
+	}
+	if got := send(forwarded, "POST", "/logout", origin); got != http.StatusSeeOther {
+		t.Errorf("sign-out with Origin and no Sec-Fetch-Site, forwarded: %d, want 303", got)
+	}
+	if got := proxy(t, app, "POST", "/logout", origin).StatusCode; got != http.StatusForbidden {
+		t.Errorf("sign-out with Origin and no Sec-Fetch-Site, proxied: %d; want 403 (Origin is not the Host), the reason host.json does not proxy", got)
+	}
+}

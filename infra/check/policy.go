@@ -22,14 +22,29 @@ var pinnedAPIVersions = map[string]string{
 	"Microsoft.Web/sites/config":                                "2025-03-01",
 	"Microsoft.Web/sites/basicPublishingCredentialsPolicies":    "2025-03-01",
 	"Microsoft.Authorization/roleAssignments":                   "2022-04-01",
+	"Microsoft.Authorization/locks":                             "2020-05-01",
+	"Microsoft.Network/virtualNetworks":                         "2024-05-01",
+	"Microsoft.Network/privateEndpoints":                        "2024-05-01",
+	"Microsoft.Network/privateEndpoints/privateDnsZoneGroups":   "2024-05-01",
+	"Microsoft.Network/privateDnsZones":                         "2024-06-01",
+	"Microsoft.Network/privateDnsZones/virtualNetworkLinks":     "2024-06-01",
+	// The newest version of diagnostic settings, a preview one.
+	"Microsoft.Insights/diagnosticSettings":  "2021-05-01-preview",
+	"Microsoft.Insights/actionGroups":        "2023-01-01",
+	"Microsoft.Insights/metricAlerts":        "2018-03-01",
+	"Microsoft.Insights/scheduledQueryRules": "2023-12-01",
+	"Microsoft.Insights/webtests":            "2022-06-15",
+	// A GA version whose event subscriptions know the MonitorAlert destination.
+	"Microsoft.EventGrid/systemTopics":                    "2025-02-15",
+	"Microsoft.EventGrid/systemTopics/eventSubscriptions": "2025-02-15",
 }
 
 // builtInRoles are the only role definitions the app's identity may be
 // granted: ID → the built-in role's name (the comment beside the ID must
-// name it).
+// name it). No queue role: nothing uses queues (HTTP and timer triggers
+// only; the Flex deployment package is a blob).
 var builtInRoles = map[string]string{
 	"b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
-	"974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
 	"0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
 	"3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
 	"4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",

@@ -46,6 +46,16 @@ var rules = []rule{
 	{"depends-on", "dependsOn (reference symbolically)", ruleDependsOn},
 	{"unused-symbol", "a parameter or variable nothing reads", ruleUnused},
 	{"cycle", "a module, resource or variable that depends on itself, directly or through others (Bicep rejects the cycle)", ruleCycle},
+	{"diagnostic-settings", "a module deploying a vault or a table service that sends none of its logs to a Log Analytics workspace (a diagnostic setting scoped to it, with workspaceId and logs)", ruleDiagnosticSettings},
+	{"alert-action", "an alert rule (metric, log, Event Grid to Azure Monitor) that notifies no action group; an action group with no receiver", ruleAlertAction},
+	{"log-alert-schema", "a log alert whose query reads the other schema than its scope: Application Insights' traces/requests/... from a workspace, AppTraces/AppRequests/... from a component", ruleLogAlertSchema},
+	{"webtest-link", "an availability test without the hidden-link:<component ID> tag that ties it to its Application Insights component", ruleWebtestLink},
+	{"secret-near-expiry", "a vault secret with an expiry but no Event Grid subscription to Microsoft.KeyVault.SecretNearExpiry; one to Azure Monitor alerts not in the CloudEvents v1.0 schema, the only one that destination takes", ruleSecretNearExpiry},
+	{"resource-lock", "a module deploying a vault or a storage account with no CanNotDelete lock scoped to it (it may be conditional: production only)", ruleResourceLock},
+	{"zone-redundancy", "a parameter file that turns zoneRedundant on with storage other than Standard_ZRS, or fewer than 2 always-ready instances", ruleZoneRedundancy},
+	{"flex-subnet", "a subnet delegated to Microsoft.Web/serverFarms (Flex Consumption's delegation is Microsoft.App/environments); a Flex subnet smaller than /27, or with '_' in its name", ruleFlexSubnet},
+	{"private-endpoint-dns", "a private endpoint without a private DNS zone group; a private DNS zone linked to no virtual network (the service's name keeps resolving to its public address)", rulePrivateEndpointDNS},
+	{"vnet-lockdown", "in a template with a vnetEnabled parameter, a storage account or vault whose public network access does not follow it", ruleVnetLockdown},
 	{"module-contract", "a module passed an undeclared parameter, missing a required one, or read for an output it lacks", ruleModuleContract},
 	{"param-file", "a parameter file without using, assigning unknown or disallowed values, missing required ones, or writing a secret", ruleParamFile},
 }
@@ -512,8 +522,12 @@ func ruleLocation(_ *Set, t *template, report reporter) {
 }
 
 // taggable: top-level resource types other than role assignments.
+// untaggable are top-level types that take no tags: extension resources
+// that live on another resource.
+var untaggable = []string{"Microsoft.Authorization/roleAssignments", "Microsoft.Authorization/locks", "Microsoft.Insights/diagnosticSettings"}
+
 func taggable(r *resource) bool {
-	return strings.Count(r.Type, "/") == 1 && !strings.EqualFold(r.Type, "Microsoft.Authorization/roleAssignments")
+	return strings.Count(r.Type, "/") == 1 && !slices.ContainsFunc(untaggable, func(u string) bool { return strings.EqualFold(u, r.Type) })
 }
 
 func ruleTags(_ *Set, t *template, report reporter) {
@@ -846,6 +860,348 @@ func checkAllowed(p *param, a *assignment, report reporter) {
 		b, err := strconv.Atoi(callArgs(call)[0].Text)
 		if err == nil && ((bound == "minValue" && v < b) || (bound == "maxValue" && v > b)) {
 			report(a.Line, "%s = %d is outside @%s(%d)", a.Name, v, bound, b)
+		}
+	}
+}
+
+// ref is how the template names r in an expression: its symbol, with its
+// parents' for a nested resource (storage::tableService).
+func (r *resource) ref() string {
+	if r.Parent == nil {
+		return r.Symbol
+	}
+	return r.Parent.ref() + "::" + r.Symbol
+}
+
+// scopedTo lists the deployed resources of type typ whose scope is r.
+func (t *template) scopedTo(typ string, r *resource) []*resource {
+	var out []*resource
+	for _, e := range t.deployed(typ) {
+		if scope := prop(e.Body, "scope"); scope != nil && scope.Text == r.ref() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// composed lists the templates t's modules deploy, with the module.
+func (s *Set) composed(t *template) (mods []*module, templates []*template) {
+	for _, m := range t.Modules {
+		if mt := s.resolve(t, m.Path); mt != nil {
+			mods, templates = append(mods, m), append(templates, mt)
+		}
+	}
+	return mods, templates
+}
+
+// diagnosed are the types whose logs must reach the workspace.
+var diagnosed = []string{"Microsoft.KeyVault/vaults", "Microsoft.Storage/storageAccounts/tableServices"}
+
+func ruleDiagnosticSettings(s *Set, t *template, report reporter) {
+	mods, templates := s.composed(t)
+	for i, mt := range templates {
+		for _, typ := range diagnosed {
+			for _, r := range mt.deployed(typ) {
+				ok := false
+				for _, d := range mt.scopedTo("Microsoft.Insights/diagnosticSettings", r) {
+					logs := prop(d.Body, "properties", "logs")
+					if prop(d.Body, "properties", "workspaceId") != nil && logs != nil && logs.Type == "array" && len(logs.Children) > 0 {
+						ok = true
+					}
+				}
+				if !ok {
+					report(mods[i].Line, "module %s: %s (%s) sends no logs to the workspace: add a Microsoft.Insights/diagnosticSettings with scope: %s, properties.workspaceId and logs", mods[i].Symbol, r.ref(), r.Type, r.ref())
+				}
+			}
+		}
+	}
+}
+
+// nonEmpty reports whether n can hold something: not missing, not the
+// literal [] or {}.
+func nonEmpty(n *Node) bool {
+	return n != nil && !((n.Type == "array" || n.Type == "object") && len(n.Children) == 0)
+}
+
+func ruleAlertAction(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Insights/metricAlerts") {
+		if !nonEmpty(prop(r.Body, "properties", "actions")) {
+			report(r.Line, "metric alert %s notifies nobody: set properties.actions to [{ actionGroupId: ... }]", r.Symbol)
+		}
+	}
+	for _, r := range t.deployed("Microsoft.Insights/scheduledQueryRules") {
+		if !nonEmpty(prop(r.Body, "properties", "actions", "actionGroups")) {
+			report(r.Line, "log alert %s notifies nobody: set properties.actions.actionGroups", r.Symbol)
+		}
+	}
+	for _, r := range t.deployed("Microsoft.EventGrid/systemTopics/eventSubscriptions") {
+		dest := prop(r.Body, "properties", "destination")
+		if IsString(prop(dest, "endpointType"), "MonitorAlert") && !nonEmpty(prop(dest, "properties", "actionGroups")) {
+			report(r.Line, "event subscription %s raises alerts that notify nobody: set destination.properties.actionGroups", r.Symbol)
+		}
+	}
+	receivers := []string{"emailReceivers", "smsReceivers", "voiceReceivers", "webhookReceivers", "azureAppPushReceivers", "armRoleReceivers", "logicAppReceivers", "azureFunctionReceivers", "automationRunbookReceivers", "itsmReceivers", "eventHubReceivers"}
+	for _, r := range t.deployed("Microsoft.Insights/actionGroups") {
+		if !slices.ContainsFunc(receivers, func(k string) bool { return nonEmpty(prop(r.Body, "properties", k)) }) {
+			report(r.Line, "action group %s has no receiver: it pages nobody", r.Symbol)
+		}
+	}
+}
+
+// The tables of Application Insights' two schemas: the component's own
+// (classic) and the workspace's, as a workspace-based component's data
+// appears in Log Analytics.
+var (
+	componentTables = []string{"traces", "requests", "dependencies", "exceptions", "customEvents", "customMetrics", "pageViews", "availabilityResults", "browserTimings", "performanceCounters"}
+	workspaceTables = []string{"AppTraces", "AppRequests", "AppDependencies", "AppExceptions", "AppEvents", "AppMetrics", "AppPageViews", "AppAvailabilityResults", "AppBrowserTimings", "AppPerformanceCounters"}
+	tableRefRE      = regexp.MustCompile(`(?m)(?:^|[\s(|,;])([A-Za-z]+)\s*(?:\||$)`)
+)
+
+// queryTables lists the schema tables a KQL query names as a source:
+// a table name that starts a pipeline.
+func queryTables(query string) []string {
+	var out []string
+	for _, m := range tableRefRE.FindAllStringSubmatch(query, -1) {
+		if slices.Contains(componentTables, m[1]) || slices.Contains(workspaceTables, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// queryText is the literal text of a query expression: a string, a
+// variable holding one, or replace()/format() over one.
+func queryText(t *template, n *Node) (string, bool) {
+	n = t.resolveVar(n)
+	if v, ok := stringValue(n); ok {
+		return v, true
+	}
+	if name := callName(n); name == "replace" || name == "format" {
+		if args := callArgs(n); len(args) > 0 {
+			return queryText(t, args[0])
+		}
+	}
+	return "", false
+}
+
+func ruleLogAlertSchema(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Insights/scheduledQueryRules") {
+		var scopeTypes []string
+		if scopes := prop(r.Body, "properties", "scopes"); scopes != nil {
+			for _, sc := range scopes.Children {
+				for _, other := range t.Resources {
+					if sc.Text == other.Symbol+".id" {
+						scopeTypes = append(scopeTypes, other.Type)
+					}
+				}
+			}
+		}
+		conds := prop(r.Body, "properties", "criteria", "allOf")
+		if conds == nil {
+			continue
+		}
+		for _, c := range conds.Children {
+			q, ok := queryText(t, prop(c, "query"))
+			if !ok {
+				continue
+			}
+			for _, table := range queryTables(q) {
+				for _, typ := range scopeTypes {
+					switch {
+					case strings.EqualFold(typ, "Microsoft.Insights/components") && slices.Contains(workspaceTables, table):
+						report(r.Line, "log alert %s is scoped to Application Insights but reads %s, a workspace table: read %s (or scope the rule to the workspace)", r.Symbol, table, componentTables[slices.Index(workspaceTables, table)])
+					case strings.EqualFold(typ, "Microsoft.OperationalInsights/workspaces") && slices.Contains(componentTables, table):
+						report(r.Line, "log alert %s is scoped to a workspace but reads %s, Application Insights' own table: read %s (or scope the rule to the component)", r.Symbol, table, workspaceTables[slices.Index(componentTables, table)])
+					}
+				}
+			}
+		}
+	}
+}
+
+func ruleWebtestLink(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Insights/webtests") {
+		linked := false
+		prop(r.Body, "tags").walk(func(n *Node) bool {
+			if n.Type == "object_property" && len(n.Children) >= 2 && strings.HasPrefix(stringPrefix(n.Children[0]), "hidden-link:") && IsString(n.last(), "Resource") {
+				linked = true
+			}
+			return !linked
+		})
+		if !linked {
+			report(r.Line, "availability test %s has no tag 'hidden-link:${<component>.id}': 'Resource'; the component does not show it, nor alert on it", r.Symbol)
+		}
+	}
+}
+
+func ruleSecretNearExpiry(_ *Set, t *template, report reporter) {
+	subscribed := false
+	for _, r := range t.deployed("Microsoft.EventGrid/systemTopics/eventSubscriptions") {
+		types := prop(r.Body, "properties", "filter", "includedEventTypes")
+		if types == nil || !slices.ContainsFunc(types.Children, func(n *Node) bool { return IsString(n, "Microsoft.KeyVault.SecretNearExpiry") }) {
+			continue
+		}
+		subscribed = true
+		if IsString(prop(r.Body, "properties", "destination", "endpointType"), "MonitorAlert") && !IsString(prop(r.Body, "properties", "eventDeliverySchema"), "CloudEventSchemaV1_0") {
+			report(r.Line, "event subscription %s delivers to Azure Monitor alerts, which take only eventDeliverySchema: 'CloudEventSchemaV1_0'", r.Symbol)
+		}
+	}
+	if subscribed {
+		return
+	}
+	for _, r := range t.deployed("Microsoft.KeyVault/vaults/secrets") {
+		if prop(r.Body, "properties", "attributes", "exp") != nil {
+			report(r.Line, "secret %s records an expiry that nobody is told about: subscribe to Microsoft.KeyVault.SecretNearExpiry (Event Grid system topic on the vault, destination an Azure Monitor alert with the action group)", r.Symbol)
+		}
+	}
+}
+
+// atLeast reports whether n is a number literal of at least min.
+func atLeast(n *Node, min int) bool {
+	if n == nil || n.Type != "number" {
+		return false
+	}
+	v, err := strconv.Atoi(n.Text)
+	return err == nil && v >= min
+}
+
+// locked are the types that hold what a deletion would lose.
+var locked = []string{"Microsoft.KeyVault/vaults", "Microsoft.Storage/storageAccounts"}
+
+func ruleResourceLock(s *Set, t *template, report reporter) {
+	mods, templates := s.composed(t)
+	for i, mt := range templates {
+		for _, typ := range locked {
+			for _, r := range mt.deployed(typ) {
+				if !slices.ContainsFunc(mt.scopedTo("Microsoft.Authorization/locks", r), func(l *resource) bool {
+					return IsString(prop(l.Body, "properties", "level"), "CanNotDelete")
+				}) {
+					report(mods[i].Line, "module %s: %s (%s) can be deleted with everything in it: add a Microsoft.Authorization/locks with scope: %s and level 'CanNotDelete' (conditional on a parameter for production)", mods[i].Symbol, r.ref(), r.Type, r.ref())
+				}
+			}
+		}
+	}
+}
+
+func ruleZoneRedundancy(_ *Set, t *template, report reporter) {
+	if !t.IsParams {
+		return
+	}
+	values := map[string]*assignment{}
+	for _, a := range t.Assignments {
+		values[a.Name] = a
+	}
+	zr, ok := values["zoneRedundant"]
+	if !ok || !isBool(zr.Value, true) {
+		return
+	}
+	if sku, ok := values["storageSku"]; !ok || !IsString(sku.Value, "Standard_ZRS") {
+		report(zr.Line, "zoneRedundant = true needs storageSku = 'Standard_ZRS': Flex Consumption zone redundancy requires zone-redundant storage")
+	}
+	if n, ok := values["alwaysReadyInstances"]; !ok || !atLeast(n.Value, 2) {
+		report(zr.Line, "zoneRedundant = true keeps at least 2 always-ready instances, billed: set alwaysReadyInstances = 2 or more so the file says what it costs")
+	}
+}
+
+// subnets lists the subnets a template declares: inline in a virtual
+// network's properties.subnets, or as subnets resources.
+func (t *template) subnets() []*Node {
+	var out []*Node
+	for _, r := range t.deployed("Microsoft.Network/virtualNetworks") {
+		if list := prop(r.Body, "properties", "subnets"); list != nil && list.Type == "array" {
+			out = append(out, list.Children...)
+		}
+	}
+	for _, r := range t.deployed("Microsoft.Network/virtualNetworks/subnets") {
+		out = append(out, r.Body)
+	}
+	return out
+}
+
+var prefixLenRE = regexp.MustCompile(`/(\d+)$`)
+
+// prefixLength is a subnet's prefix length when it can be read: a literal
+// CIDR or cidrSubnet(range, length, index).
+func prefixLength(t *template, n *Node) (int, bool) {
+	n = t.resolveVar(n)
+	if v, ok := stringValue(n); ok {
+		if m := prefixLenRE.FindStringSubmatch(v); m != nil {
+			l, err := strconv.Atoi(m[1])
+			return l, err == nil
+		}
+	}
+	if callName(n) == "cidrSubnet" {
+		if args := callArgs(n); len(args) == 3 && args[1].Type == "number" {
+			l, err := strconv.Atoi(args[1].Text)
+			return l, err == nil
+		}
+	}
+	return 0, false
+}
+
+func ruleFlexSubnet(_ *Set, t *template, report reporter) {
+	for _, sn := range t.subnets() {
+		name, _ := stringValue(t.resolveVar(prop(sn, "name")))
+		delegations := prop(sn, "properties", "delegations")
+		if delegations == nil {
+			continue
+		}
+		for _, d := range delegations.Children {
+			service := prop(d, "properties", "serviceName")
+			switch {
+			case IsString(service, "Microsoft.Web/serverFarms"):
+				report(d.Line, "subnet %s is delegated to Microsoft.Web/serverFarms, the Premium and Dedicated plans' delegation: a Flex Consumption app integrates only with a subnet delegated to Microsoft.App/environments", name)
+			case IsString(service, "Microsoft.App/environments"):
+				if strings.Contains(name, "_") {
+					report(sn.Line, "subnet %s: Flex Consumption does not support subnet names with '_'", name)
+				}
+				if l, ok := prefixLength(t, prop(sn, "properties", "addressPrefix")); ok && l > 27 {
+					report(sn.Line, "subnet %s is a /%d: Flex Consumption needs a /27 or larger (its outbound gateways take up to 27 addresses)", name, l)
+				}
+			}
+		}
+	}
+}
+
+// parentOf reports whether child names r as its parent: nested in it, or
+// parent: r (or r[i], for a loop).
+func parentOf(child, r *resource) bool {
+	if child.Parent == r {
+		return true
+	}
+	p := prop(child.Body, "parent")
+	return p != nil && (p.Text == r.Symbol || strings.HasPrefix(p.Text, r.Symbol+"["))
+}
+
+func rulePrivateEndpointDNS(_ *Set, t *template, report reporter) {
+	pairs := []struct{ parent, child, what, missing string }{
+		{"Microsoft.Network/privateEndpoints", "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", "private endpoint", "has no private DNS zone group: no A record in the service's privatelink zone, so its name resolves to the public address"},
+		{"Microsoft.Network/privateDnsZones", "Microsoft.Network/privateDnsZones/virtualNetworkLinks", "private DNS zone", "is linked to no virtual network: nothing in the network resolves through it"},
+	}
+	for _, p := range pairs {
+		for _, r := range t.deployed(p.parent) {
+			if !slices.ContainsFunc(t.deployed(p.child), func(c *resource) bool { return parentOf(c, r) }) {
+				report(r.Line, "%s %s %s", p.what, r.Symbol, p.missing)
+			}
+		}
+	}
+}
+
+func ruleVnetLockdown(_ *Set, t *template, report reporter) {
+	if t.param("vnetEnabled") == nil {
+		return
+	}
+	follows := func(n *Node) bool {
+		return slices.ContainsFunc(t.expand(n), func(e *Node) bool { return slices.Contains(references(e), "vnetEnabled") })
+	}
+	for _, typ := range []string{"Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults"} {
+		for _, r := range t.deployed(typ) {
+			if v := prop(r.Body, "properties", "publicNetworkAccess"); v == nil || !follows(v) {
+				report(r.Line, "%s: properties.publicNetworkAccess must follow vnetEnabled (vnetEnabled ? 'Disabled' : 'Enabled'): with the private network on, the public endpoint stays open", r.Symbol)
+			}
+			if v := prop(r.Body, "properties", "networkAcls", "defaultAction"); v == nil || !follows(v) {
+				report(r.Line, "%s: properties.networkAcls.defaultAction must follow vnetEnabled (vnetEnabled ? 'Deny' : 'Allow')", r.Symbol)
+			}
 		}
 	}
 }

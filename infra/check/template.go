@@ -277,3 +277,56 @@ func (t *template) expand(n *Node) []*Node {
 	}
 	return out
 }
+
+// StringVar is the literal value of variable name in the file named file
+// (relative to the set's base), when it is a string without interpolation.
+func (s *Set) StringVar(file, name string) (string, bool) {
+	for _, path := range s.order {
+		if t := s.files[path]; t.Name == file {
+			return stringValue(t.Vars[name])
+		}
+	}
+	return "", false
+}
+
+// Assignments are the parameters the parameter file named file assigns,
+// by name, with their values.
+func (s *Set) Assignments(file string) (map[string]*Node, bool) {
+	for _, path := range s.order {
+		if t := s.files[path]; t.Name == file && t.IsParams {
+			out := map[string]*Node{}
+			for _, a := range t.Assignments {
+				out[a.Name] = a.Value
+			}
+			return out, true
+		}
+	}
+	return nil, false
+}
+
+// ModuleParams are the parameters module symbol of the file named file is
+// passed, by name, with their values; ok reports whether the module exists.
+// A module deployed on a condition (if (...)) is reported with its
+// condition.
+func (s *Set) ModuleParams(file, symbol string) (params map[string]*Node, condition *Node, ok bool) {
+	for _, path := range s.order {
+		t := s.files[path]
+		if t.Name != file {
+			continue
+		}
+		for _, n := range t.Root.Children {
+			if n.Type != "module_declaration" || n.child("identifier") == nil || n.child("identifier").Text != symbol {
+				continue
+			}
+			if v := n.last(); v != nil && v.Type == "if_statement" && len(v.Children) > 0 {
+				condition = v.Children[0]
+			}
+			params = map[string]*Node{}
+			for _, p := range props(prop(body(n.last()), "params")) {
+				params[p.Key] = p.Value
+			}
+			return params, condition, true
+		}
+	}
+	return nil, nil, false
+}

@@ -59,6 +59,12 @@ param maximumInstanceCount int
 @minValue(0)
 param alwaysReadyInstances int
 
+@description('Resource ID of the subnet the app integrates with (delegated to Microsoft.App/environments); empty: no virtual network.')
+param subnetId string
+
+@description('Zone-redundant plan (needs zone-redundant storage; at least 2 always-ready instances).')
+param zoneRedundant bool
+
 @description('Versionless URI of the B2C client secret in Key Vault.')
 param clientSecretUri string
 
@@ -121,6 +127,10 @@ resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   }
   properties: {
     reserved: true // Linux
+    // Spreads always-ready instances over at least two zones, on-demand ones
+    // best effort ("Reliability in Azure Functions"). The only property zone
+    // redundancy needs (learn.microsoft.com/azure/azure-functions/functions-zone-redundancy).
+    zoneRedundant: zoneRedundant
   }
 }
 
@@ -139,7 +149,12 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     clientAffinityEnabled: false
+    // Public: browsers sign in over the internet, with or without the
+    // private network.
     publicNetworkAccess: 'Enabled'
+    // Flex routes all outbound traffic through the integrated subnet (no
+    // vnetRouteAllEnabled, which Flex does not support).
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
     // Key Vault references resolve with the user-assigned identity.
     keyVaultReferenceIdentity: identityId
     // No ftpsState, alwaysOn, linuxFxVersion or the other site properties

@@ -42,6 +42,18 @@ param clientSecretName string
 @secure()
 param clientSecretValue string
 
+@description('Private network: the vault answers only through its private endpoint (network.bicep); public network access is off.')
+param vnetEnabled bool
+
+@description('A CanNotDelete lock on the vault (production).')
+param lock bool
+
+@description('Resource ID of the Log Analytics workspace that receives the vault\'s audit log.')
+param workspaceId string
+
+@description('Resource ID of the action group told when the client secret nears or reaches its expiry.')
+param actionGroupId string
+
 @description('When the B2C client secret expires, as an ISO 8601 UTC time (2027-05-01T00:00:00Z); empty for none. Recorded on the secret so expiry alerts can fire before B2C rejects it.')
 param clientSecretExpiresOn string
 
@@ -65,11 +77,17 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
     enabledForTemplateDeployment: false
     enabledForDeployment: false
     enabledForDiskEncryption: false
-    publicNetworkAccess: 'Enabled'
+    // Without virtual network integration the Key Vault reference is
+    // resolved over the public endpoint and RBAC is the access control
+    // (Allow is explicit: new vaults otherwise default to Deny). With it, only
+    // the private endpoint answers: publicNetworkAccess Disabled blocks all
+    // but private endpoint and trusted-service traffic, firewall rules
+    // included. This deployment still writes the secret (vaults/secrets goes
+    // through Resource Manager), but az keyvault secret set from outside the
+    // network no longer reaches the vault.
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
     networkAcls: {
-      // The Key Vault reference is resolved over the public endpoint (no
-      // virtual network integration); RBAC is the access control.
-      defaultAction: 'Allow'
+      defaultAction: vnetEnabled ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
   }
@@ -86,6 +104,95 @@ resource clientSecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = if (!empt
       enabled: true
       exp: empty(clientSecretExpiresOn) ? null : dateTimeToEpoch(clientSecretExpiresOn)
     }
+  }
+}
+
+// The vault's audit log (every secret read, including the app's Key Vault
+// reference resolving, and every refusal) to the workspace, where it lands
+// in AzureDiagnostics (ResourceProvider == "MICROSOFT.KEYVAULT",
+// Category == "AuditEvent"): "Azure Key Vault logging".
+resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'audit'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+// The client secret's expiry pages someone 30 days ahead. Key Vault
+// publishes Microsoft.KeyVault.SecretNearExpiry 30 days before a secret's
+// exp, and SecretExpired when it passes ("Azure Key Vault as Event Grid
+// source"); neither is a metric or a log line, so the alert is an Event Grid
+// subscription whose destination is Azure Monitor alerts, firing the action
+// group ("How to send events to Azure monitor alerts": Key Vault system
+// events only, CloudEvents v1.0 schema only; the feature is in preview). It
+// filters on data.ObjectName, the secret's name. No event comes without an
+// exp: set B2C_CLIENT_SECRET_EXPIRES_ON.
+resource vaultEvents 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
+  name: 'evgt-${name}'
+  location: location
+  tags: tags
+  properties: {
+    source: vault.id
+    topicType: 'Microsoft.KeyVault.vaults'
+  }
+
+  resource clientSecretExpiry 'eventSubscriptions' = {
+    name: '${clientSecretName}-expiry'
+    properties: {
+      eventDeliverySchema: 'CloudEventSchemaV1_0'
+      filter: {
+        includedEventTypes: [
+          'Microsoft.KeyVault.SecretNearExpiry'
+          'Microsoft.KeyVault.SecretExpired'
+        ]
+        advancedFilters: [
+          {
+            operatorType: 'StringIn'
+            key: 'data.ObjectName'
+            values: [
+              clientSecretName
+            ]
+          }
+        ]
+      }
+      destination: {
+        endpointType: 'MonitorAlert'
+        properties: {
+          severity: 'Sev2'
+          description: 'The B2C client secret (${clientSecretName} in ${name}) expires within 30 days, or has expired: rotate it (README, Rotating the B2C client secret).'
+          actionGroups: [
+            actionGroupId
+          ]
+        }
+      }
+    }
+  }
+}
+
+// Nobody deletes it by mistake: CanNotDelete still allows every change and
+// every data operation ("Lock your resources to protect your
+// infrastructure", Azure Resource Manager). Creating or removing a lock
+// needs Microsoft.Authorization/locks/*, which of the built-in roles only
+// Owner and User Access Administrator have.
+resource vaultLock 'Microsoft.Authorization/locks@2020-05-01' = if (lock) {
+  name: 'do-not-delete'
+  scope: vault
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Holds the B2C client secret; with purge protection a deleted vault keeps its name for the retention period. Remove this lock before deleting the vault or its resource group.'
   }
 }
 

@@ -1,6 +1,6 @@
 // Every permission the app's identity holds, in one place, each scoped to
 // the one resource it is needed on. Roles are Azure built-in roles named by
-// their fixed IDs; the policy test in infra/ accepts exactly these five.
+// their fixed IDs; the policy test in infra/ accepts exactly these four.
 // Names are guid(scope, identity resource ID, role): deterministic, known at
 // the start of the deployment (a principalId is not, see DESIGN section 9),
 // and different for every scope/identity/role triple.
@@ -31,7 +31,6 @@ param keyVaultName string
 // Built-in role definition IDs (the same in every tenant).
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
-  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault Secrets User
@@ -62,20 +61,24 @@ resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Storage Queue Data Contributor: queues the Functions host uses through
-// AzureWebJobsStorage.
-resource queueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, identityId, roles.storageQueueDataContributor)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
-    principalId: principalId
-    principalType: 'ServicePrincipal'
-    description: 'Functions host queues'
-  }
-}
+// No Storage Queue Data Contributor: nothing here uses queues. The host with
+// HTTP and timer triggers only needs blobs (locks, keys) and tables
+// (diagnostic events); queues come with blob triggers and Durable Functions
+// ("Connecting to host storage with an identity", Functions developer
+// reference), and the Flex deployment package is a blob.
 
-// Storage Table Data Contributor: the handler's session and token-cache rows.
+// Storage Table Data Contributor: the handler's session and token-cache rows,
+// and the host's diagnostic events. Azure RBAC can scope a table role to one
+// table (tableServices/default/tables/<name>: "Assign an Azure role for
+// access to table data"), but the host needs the whole table service: it
+// writes diagnostic events to a table of its own per month,
+// AzureFunctionsDiagnosticEvents<yyyyMM>, created and listed through
+// AzureWebJobsStorage (DiagnosticEventTableStorageRepository in the host;
+// "host only, with support for diagnostic events" needs Storage Table Data
+// Contributor in the developer reference; without it the host logs AZFD0003).
+// The handler also creates its table when it is missing (EnsureStorage).
+// A second identity for the sessions alone would narrow nothing: the handler
+// runs in the same app and can ask for any identity the site holds.
 resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, identityId, roles.storageTableDataContributor)
   scope: storage
@@ -83,7 +86,7 @@ resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
     principalId: principalId
     principalType: 'ServicePrincipal'
-    description: 'Session table'
+    description: 'Session table and the host\'s diagnostic events'
   }
 }
 

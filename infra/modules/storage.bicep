@@ -33,6 +33,15 @@ param deploymentContainerName string
 @maxLength(63)
 param sessionTableName string
 
+@description('Private network: the account answers only through private endpoints (network.bicep); public network access is off.')
+param vnetEnabled bool
+
+@description('A CanNotDelete lock on the account (production).')
+param lock bool
+
+@description('Resource ID of the Log Analytics workspace that receives the table service\'s logs.')
+param workspaceId string
+
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   name: name
   location: location
@@ -50,12 +59,16 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
     allowCrossTenantReplication: false
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    // Without virtual network integration the app reaches storage over its
+    // public endpoint and identity (RBAC) is the access control. With it,
+    // only the private endpoints answer, as in Microsoft's Flex Consumption
+    // azd templates (vnetEnabled: publicNetworkAccess Disabled, Deny, no
+    // bypass); deployments and publishing then go through the app's network
+    // too (the package upload runs on the app's instance).
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
     networkAcls: {
-      // Flex Consumption without virtual network integration reaches storage
-      // over its public endpoint; identity (RBAC) is the access control.
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
+      defaultAction: vnetEnabled ? 'Deny' : 'Allow'
+      bypass: vnetEnabled ? 'None' : 'AzureServices'
     }
   }
 
@@ -86,6 +99,45 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
     resource sessionTable 'tables' = {
       name: sessionTableName
     }
+  }
+}
+
+// Every read, write and delete on the tables (sessions, token caches, the
+// host's diagnostic events) to the workspace, as StorageTableLogs: who was
+// refused (403), what was throttled (503), how long calls took. Storage
+// diagnostic settings are set per service, not on the account
+// ("Monitor Azure Table Storage", Azure Monitor resource logs).
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: storage::tableService
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+// Nobody deletes it by mistake: CanNotDelete still allows every change and
+// every data operation ("Lock your resources to protect your
+// infrastructure", Azure Resource Manager). Creating or removing a lock
+// needs Microsoft.Authorization/locks/*, which of the built-in roles only
+// Owner and User Access Administrator have.
+resource storageLock 'Microsoft.Authorization/locks@2020-05-01' = if (lock) {
+  name: 'do-not-delete'
+  scope: storage
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Host storage, the Flex deployment package and every session live here. Remove this lock before deleting the account or its resource group.'
   }
 }
 

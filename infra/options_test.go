@@ -1,0 +1,152 @@
+package infra_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/b2c-functions-go/b2c-functions-go/infra/check"
+)
+
+// The deployment options each parameter file decides for its environment,
+// rather than inheriting main.bicep's default without a word.
+var environmentOptions = []string{
+	"vnetEnabled", "zoneRedundant", "lockResources", "alertEmail",
+	"storageSku", "alwaysReadyInstances", "instanceMemoryMB", "maximumInstanceCount",
+	"enablePurgeProtection", "softDeleteRetentionInDays", "logRetentionInDays",
+}
+
+func assignments(t *testing.T, file string) map[string]*check.Node {
+	t.Helper()
+	a, ok := infra(t).Assignments(file)
+	if !ok {
+		t.Fatalf("%s is missing", file)
+	}
+	return a
+}
+
+// TestParameterFilesDecideEnvironmentOptions: dev and prod each set every
+// environment option, and prod sets the production ones: zone redundancy on
+// zone-redundant storage with two always-ready instances, locks, purge
+// protection, and an alert address it cannot deploy without.
+func TestParameterFilesDecideEnvironmentOptions(t *testing.T) {
+	for _, file := range []string{"infra/dev.bicepparam", "infra/prod.bicepparam"} {
+		a := assignments(t, file)
+		for _, name := range environmentOptions {
+			if a[name] == nil {
+				t.Errorf("%s does not set %s", file, name)
+			}
+		}
+	}
+	prod := assignments(t, "infra/prod.bicepparam")
+	want := map[string]string{
+		"zoneRedundant":         "true",
+		"lockResources":         "true",
+		"storageSku":            "'Standard_ZRS'",
+		"alwaysReadyInstances":  "2",
+		"enablePurgeProtection": "true",
+		// No default: a production deployment without ALERT_EMAIL stops.
+		"alertEmail": "readEnvironmentVariable('ALERT_EMAIL')",
+	}
+	for name, value := range want {
+		if v := prod[name]; v == nil || v.Text != value {
+			t.Errorf("infra/prod.bicepparam: %s = %s, want %s", name, textOrMissing(v), value)
+		}
+	}
+	// The private network is opt-in everywhere.
+	for _, file := range []string{"infra/dev.bicepparam", "infra/prod.bicepparam"} {
+		if v := assignments(t, file)["vnetEnabled"]; v == nil || v.Text != "readEnvironmentVariable('VNET_ENABLED', 'false') == 'true'" {
+			t.Errorf("%s: vnetEnabled = %s, want readEnvironmentVariable('VNET_ENABLED', 'false') == 'true'", file, textOrMissing(v))
+		}
+	}
+}
+
+func textOrMissing(n *check.Node) string {
+	if n == nil {
+		return "(missing)"
+	}
+	return n.Text
+}
+
+// TestEnvironmentOptionsReachTheirModules: main.bicep hands each option to
+// the modules it concerns, so that turning it on in a parameter file
+// changes what is deployed.
+func TestEnvironmentOptionsReachTheirModules(t *testing.T) {
+	set := infra(t)
+	wants := []struct{ module, param, value string }{
+		{"storage", "vnetEnabled", "vnetEnabled"},
+		{"keyVault", "vnetEnabled", "vnetEnabled"},
+		{"functionApp", "subnetId", "vnetEnabled ? network.outputs.appSubnetId : ''"},
+		{"storage", "lock", "lockResources"},
+		{"keyVault", "lock", "lockResources"},
+		{"functionApp", "zoneRedundant", "zoneRedundant"},
+		{"functionApp", "alwaysReadyInstances", "alwaysReadyChecked"},
+		{"storage", "skuName", "storageSkuChecked"},
+		{"storage", "workspaceId", "monitoring.outputs.workspaceId"},
+		{"keyVault", "workspaceId", "monitoring.outputs.workspaceId"},
+		{"keyVault", "actionGroupId", "monitoring.outputs.actionGroupId"},
+		{"alerts", "actionGroupId", "monitoring.outputs.actionGroupId"},
+		{"monitoring", "alertEmail", "alertEmail"},
+	}
+	for _, w := range wants {
+		params, _, ok := set.ModuleParams("infra/main.bicep", w.module)
+		if !ok {
+			t.Errorf("infra/main.bicep has no module %s", w.module)
+			continue
+		}
+		if v := params[w.param]; v == nil || v.Text != w.value {
+			t.Errorf("module %s: %s: %s, want %s", w.module, w.param, textOrMissing(v), w.value)
+		}
+	}
+	if _, cond, ok := set.ModuleParams("infra/main.bicep", "network"); !ok || cond == nil || cond.Text != "(vnetEnabled)" {
+		t.Errorf("module network must be deployed if (vnetEnabled) only, got %s", textOrMissing(cond))
+	}
+}
+
+var envReadRE = regexp.MustCompile(`readEnvironmentVariable\('([A-Z0-9_]+)'`)
+
+// TestParameterFileVariablesInREADME: every environment variable a
+// parameter file reads is named in the README's "Deploy to Azure", where a
+// deployer learns what to export.
+func TestParameterFileVariablesInREADME(t *testing.T) {
+	root, err := check.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)
+	start := strings.Index(section, "\n## Deploy to Azure\n")
+	if start < 0 {
+		t.Fatal(`README has no "## Deploy to Azure"`)
+	}
+	section = section[start+1:]
+	if end := strings.Index(section[1:], "\n## "); end >= 0 {
+		section = section[:end+1]
+	}
+	var names []string
+	for _, file := range []string{"dev.bicepparam", "prod.bicepparam"} {
+		src, err := os.ReadFile(filepath.Join(root, "infra", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range envReadRE.FindAllStringSubmatch(string(src), -1) {
+			if !slices.Contains(names, m[1]) {
+				names = append(names, m[1])
+			}
+		}
+	}
+	if len(names) == 0 {
+		t.Fatal("the parameter files read no environment variable")
+	}
+	for _, name := range names {
+		if !regexp.MustCompile(`\b` + name + `\b`).MatchString(section) {
+			t.Errorf(`README "Deploy to Azure" does not name %s, which a parameter file reads`, name)
+		}
+	}
+}
