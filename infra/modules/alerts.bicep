@@ -85,8 +85,8 @@ resource serverErrors 'Microsoft.Insights/metricAlerts@2018-03-01' = {
 }
 
 // Sign-in failures by kind. The handler writes one JSON line per failed
-// request to stdout, {"msg":"request failed","status":...,"err":"auth:
-// <kind>[ (<B2C code>)]: <cause>"} (handlers/errors.go, auth.Failure.Error);
+// request to stdout, {"msg":"request failed","status":...,"kind":"<kind>",
+// "code":"<B2C code>","setting":"<variable>"} (handlers/errors.go);
 // the Functions host logs a custom handler's stdout as traces in the
 // Host.Function.Console category, message = the line, and host.json keeps
 // traces out of sampling. The rule is scoped to the Application Insights
@@ -101,9 +101,9 @@ traces
 | where message has "request failed"
 | extend line = parse_json(message)
 | where tostring(line.msg) == "request failed"
-| extend kind = trim(@"\s+", extract(@"^auth: ([^:(]+)", 1, tostring(line.err)))
+| extend kind = tostring(line.kind)
 | where isnotempty(kind)
-| summarize failures = count() by kind
+| summarize failures = count() by kind, setting = tostring(line.setting)
 | where kind == "misconfigured" or failures >= threshold
 '''
 
