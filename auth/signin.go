@@ -234,6 +234,9 @@ func (s *Service) providerError(w http.ResponseWriter, r *http.Request, p pendin
 		http.Redirect(w, r, s.cfg.HomePath, http.StatusSeeOther)
 		return nil
 	}
+	if me := b2c.ConfigError(b2cCode); me != nil {
+		return me // the site's settings, not the visitor's sign-in
+	}
 	if !strings.HasPrefix(b2cCode, "AADB2C") {
 		b2cCode = code
 	}

@@ -50,8 +50,10 @@ type appOptions struct {
 	tableCalls *callCounter
 	// env overrides the handler's settings; an empty value unsets one.
 	env map[string]string
-	// emulator adjusts the emulator's configuration before it starts.
-	emulator func(*emulator.Config)
+	// emulator adjusts the emulator's configuration before it starts;
+	// beforeRun the handler's settings once the emulator runs.
+	emulator  func(*emulator.Config)
+	beforeRun func(*emulator.Server, map[string]string)
 }
 
 // testApp is the real program, started with run, against the emulator and
@@ -79,6 +81,9 @@ func startApp(t testing.TB, o appOptions) *testApp {
 	env["LOG_LEVEL"] = "debug"
 	for k, v := range o.env {
 		env[k] = v
+	}
+	if o.beforeRun != nil {
+		o.beforeRun(emu, env)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}

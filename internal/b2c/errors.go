@@ -99,6 +99,17 @@ var configErrors = map[string]struct{ setting, reason string }{
 	"AADB2C90006": {"RedirectURL", "the redirect URI is not registered for the app"},
 	"AADB2C90117": {"Scopes", "a requested scope is not supported"},
 	"AADB2C90146": {"Scopes", "the scopes name more than one resource"},
+	"AADB2C90205": {"Scopes", "none of the requested scopes is granted to the app (admin consent)"},
+}
+
+// ConfigError is the misconfiguration an AADB2C code stands for, or nil when
+// the code is not the app's settings' fault.
+func ConfigError(code string) *MisconfiguredError {
+	c, ok := configErrors[code]
+	if !ok {
+		return nil
+	}
+	return &MisconfiguredError{Setting: c.setting, Code: code, Reason: c.reason}
 }
 
 // msalError classifies an error of an MSAL token call. MSAL's error text can
@@ -122,8 +133,8 @@ func msalError(op string, err error, requested []string, reply *tokenReply) erro
 				e.b2c = code
 			}
 		}
-		if c, ok := configErrors[e.b2c]; ok {
-			return &MisconfiguredError{Setting: c.setting, Code: e.b2c, Reason: c.reason}
+		if me := ConfigError(e.b2c); me != nil {
+			return me
 		}
 		if e.code == "invalid_client" {
 			return &MisconfiguredError{Setting: "ClientSecret", Code: e.b2c, Reason: "the client credentials were refused"}

@@ -188,7 +188,7 @@ func (c *Client) checkPolicy(claims map[string]any, policyName string) error {
 	}
 	if !strings.EqualFold(got, policyName) {
 		if got == "" {
-			return &MisconfiguredError{Setting: "PolicyClaim", Policy: policyName,
+			return &MisconfiguredError{Setting: "PolicyClaim",
 				Reason: fmt.Sprintf("the ID token names no user flow in %s; for custom policies that emit neither tfp nor acr, set the policy claim to none", c.claimName())}
 		}
 		return rejected("the ID token is for user flow %q, expected %q", got, policyName)
