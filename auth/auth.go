@@ -51,7 +51,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	client, err := b2c.New(b2c.Config{
-		Tenant:       b2c.Tenant{Name: cfg.TenantName, Host: cfg.TenantHost, ID: cfg.TenantID},
+		Tenant:       b2c.Tenant{Name: cfg.TenantName, Host: cfg.TenantHost, ID: cfg.TenantID, ExternalID: cfg.ExternalID},
 		PolicyClaim:  cfg.PolicyClaim,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,

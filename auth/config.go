@@ -10,15 +10,24 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/b2c"
 )
 
 // Config configures a Service. The zero value of every optional field is a
 // working default.
 type Config struct {
-	// TenantName is the B2C tenant: contoso for contoso.onmicrosoft.com.
+	// ExternalID makes the tenant a Microsoft Entra External ID tenant, B2C's
+	// successor, instead of an Azure AD B2C one. Its user flow is attached
+	// to the app registration, so no policy is set; TenantID is required;
+	// password reset lives inside the sign-up/sign-in flow, and there is no
+	// profile editing.
+	ExternalID bool
+	// TenantName is the tenant: contoso for contoso.onmicrosoft.com (for
+	// External ID, its subdomain).
 	TenantName string
-	// TenantHost serves the user flows: TenantName.b2clogin.com by
-	// default, or a custom domain.
+	// TenantHost serves the user flows: TenantName.b2clogin.com by default
+	// (TenantName.ciamlogin.com for External ID), or a custom domain.
 	TenantHost string
 	// ClientID and ClientSecret are the app registration's.
 	ClientID     string
@@ -104,7 +113,11 @@ func (c Config) withDefaults() (Config, error) {
 			*p = v
 		}
 	}
-	def(&c.TenantHost, c.TenantName+".b2clogin.com")
+	if c.ExternalID {
+		def(&c.TenantHost, c.TenantName+".ciamlogin.com")
+	} else {
+		def(&c.TenantHost, c.TenantName+".b2clogin.com")
+	}
 	def(&c.LoginPath, "/login")
 	def(&c.LogoutPath, "/logout")
 	def(&c.ProfilePath, "/editProfile")
@@ -154,6 +167,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.PostLogoutURL != "" {
 		check("PostLogoutURL", validAbsolute(c.PostLogoutURL))
+	}
+	if c.ExternalID {
+		required("TenantID", c.TenantID)
+		for field, v := range map[string]string{"SignUpSignInPolicy": c.SignUpSignInPolicy, "ProfileEditPolicy": c.ProfileEditPolicy, "PasswordResetPolicy": c.PasswordResetPolicy} {
+			if v != "" {
+				check(field, errors.New("must be empty for External ID, whose user flow is attached to the app registration"))
+			}
+		}
+		c.SignUpSignInPolicy = b2c.ExternalIDFlow
 	}
 	required("SignUpSignInPolicy", c.SignUpSignInPolicy)
 	check("SignUpSignInPolicy", validName(c.SignUpSignInPolicy))

@@ -33,6 +33,7 @@ type EnvSetting struct {
 
 // Names of the environment variables FromEnv reads.
 const (
+	EnvIdentityProvider    = "IDENTITY_PROVIDER"
 	EnvTenantName          = "B2C_TENANT_NAME"
 	EnvTenantHost          = "B2C_TENANT_HOST"
 	EnvSignUpSignInPolicy  = "B2C_SIGNUP_SIGNIN_POLICY"
@@ -60,13 +61,14 @@ const RedirectPath = "/getAToken"
 
 // EnvSettings lists every variable FromEnv reads.
 var EnvSettings = []EnvSetting{
-	{Name: EnvTenantName, Required: true, field: "TenantName", Description: "B2C tenant name: contoso in contoso.onmicrosoft.com"},
-	{Name: EnvTenantHost, field: "TenantHost", Description: "host serving the user flows; default {tenant}.b2clogin.com, or a custom domain"},
-	{Name: EnvSignUpSignInPolicy, Required: true, field: "SignUpSignInPolicy", Description: "sign-up/sign-in user flow, e.g. B2C_1_signupsignin1"},
+	{Name: EnvIdentityProvider, Description: "b2c (the default) or external-id: an Azure AD B2C tenant, or a Microsoft Entra External ID one; the other settings keep their names"},
+	{Name: EnvTenantName, Required: true, field: "TenantName", Description: "tenant name: contoso in contoso.onmicrosoft.com (External ID: its subdomain)"},
+	{Name: EnvTenantHost, field: "TenantHost", Description: "host serving the user flows; default {tenant}.b2clogin.com ({tenant}.ciamlogin.com for External ID), or a custom domain"},
+	{Name: EnvSignUpSignInPolicy, Required: true, field: "SignUpSignInPolicy", Description: "sign-up/sign-in user flow, e.g. B2C_1_signupsignin1; unset for External ID, whose user flow is attached to the app"},
 	{Name: EnvProfileEditPolicy, field: "ProfileEditPolicy", Description: "profile-editing user flow; empty hides Edit profile"},
 	{Name: EnvPasswordResetPolicy, field: "PasswordResetPolicy", Description: "password-reset user flow started on AADB2C90118"},
 	{Name: EnvPolicyClaim, field: "PolicyClaim", Description: "claim naming the user flow in ID tokens: tfp or acr (the tenant's \"claim representing policy ID\"); empty accepts either; none for custom policies that emit neither"},
-	{Name: EnvTenantID, field: "TenantID", Description: "tenant ID (GUID) for the tenant-ID authority form https://{host}/{tenant ID}/{policy}, as with custom domains"},
+	{Name: EnvTenantID, field: "TenantID", Description: "tenant ID (GUID): required for External ID; for B2C, selects the tenant-ID authority form https://{host}/{tenant ID}/{policy}, as with custom domains"},
 	{Name: EnvClientID, Required: true, field: "ClientID", Description: "application (client) ID registered in B2C"},
 	{Name: EnvClientSecret, Required: true, field: "ClientSecret", Description: "client secret; a Key Vault reference in Azure"},
 	{Name: EnvCAFile, LocalOnly: true, Description: "PEM file of extra CA certificates trusted for the B2C endpoints (the local emulator)"},
@@ -102,12 +104,21 @@ func FromEnv(getenv func(string) string, logger *slog.Logger) (*Service, error) 
 // The caller may add a Logger, an ErrorHandler and the paths.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	var externalID bool
+	switch p := get(EnvIdentityProvider); p {
+	case "", "b2c":
+	case "external-id":
+		externalID = true
+	default:
+		return Config{}, fmt.Errorf("auth: %s: %q is not b2c or external-id", EnvIdentityProvider, p)
+	}
 	for _, s := range EnvSettings {
-		if s.Required && get(s.Name) == "" {
+		if s.Required && get(s.Name) == "" && !(externalID && s.Name == EnvSignUpSignInPolicy) {
 			return Config{}, fmt.Errorf("auth: %s is required (%s)", s.Name, s.Description)
 		}
 	}
 	cfg := Config{
+		ExternalID:          externalID,
 		TenantName:          get(EnvTenantName),
 		TenantHost:          get(EnvTenantHost),
 		ClientID:            get(EnvClientID),

@@ -223,7 +223,7 @@ func (s *Service) noPendingCookie(r *http.Request, state string) error {
 // own code first in the description: "AADB2C90118: The user has forgotten
 // their password."
 func (s *Service) providerError(w http.ResponseWriter, r *http.Request, p pending, code, description string) error {
-	b2cCode, _, _ := strings.Cut(description, ":")
+	b2cCode := b2c.ErrorCode(description)
 	switch {
 	case b2cCode == codeForgotPassword && s.cfg.PasswordResetPolicy != "":
 		// Straight into the password-reset user flow: no error page, no
@@ -237,7 +237,7 @@ func (s *Service) providerError(w http.ResponseWriter, r *http.Request, p pendin
 	if me := b2c.ConfigError(b2cCode); me != nil {
 		return me // the site's settings, not the visitor's sign-in
 	}
-	if !strings.HasPrefix(b2cCode, "AADB2C") {
+	if b2cCode == "" {
 		b2cCode = code
 	}
 	return &Failure{Kind: ProviderError, Code: b2cCode, Description: description}

@@ -23,20 +23,34 @@ import (
 // Authorities are built here and nowhere else.
 type Tenant struct {
 	Name string // contoso, for contoso.onmicrosoft.com
-	Host string // contoso.b2clogin.com, or a custom domain
+	Host string // contoso.b2clogin.com, contoso.ciamlogin.com, or a custom domain
 	// ID, when set, is the tenant's GUID, for the tenant-ID path form
-	// ("Enable custom domains for Azure AD B2C").
+	// ("Enable custom domains for Azure AD B2C"); External ID needs it.
 	ID string
+	// ExternalID makes it a Microsoft Entra External ID tenant: one
+	// sign-up/sign-in user flow, attached to the app registration rather
+	// than named in the URL.
+	ExternalID bool
 }
 
-// Authority is the path-form authority of a user flow, the only form MSAL Go
-// accepts for B2C: https://{host}/{tenant}.onmicrosoft.com/{policy}, or
-// https://{host}/{tenant ID}/{policy}.
+// ExternalIDFlow is the name the one user flow of an External ID tenant goes
+// by in this package and in sessions; External ID never sees it.
+const ExternalIDFlow = "signup-signin"
+
+// Authority is the authority of a user flow. For B2C, the path form MSAL Go
+// accepts: https://{host}/{tenant}.onmicrosoft.com/{policy}, or
+// https://{host}/{tenant ID}/{policy}. For External ID,
+// https://{host}/{tenant ID} ("Microsoft Entra External ID: authority",
+// microsoft-identity-web's CIAM authority examples).
 func (t Tenant) Authority(policy string) string {
+	tenant := t.Name + ".onmicrosoft.com"
 	if t.ID != "" {
-		return "https://" + t.Host + "/" + t.ID + "/" + policy
+		tenant = t.ID
 	}
-	return "https://" + t.Host + "/" + t.Name + ".onmicrosoft.com/" + policy
+	if t.ExternalID {
+		return "https://" + t.Host + "/" + tenant
+	}
+	return "https://" + t.Host + "/" + tenant + "/" + policy
 }
 
 // Config configures a Client.
@@ -128,9 +142,16 @@ func New(cfg Config) (*Client, error) {
 		return nil, &MisconfiguredError{Setting: "PolicyClaim", Reason: fmt.Sprintf("%q is not tfp, acr, none or empty", cfg.PolicyClaim)}
 	}
 	c := &Client{tenant: cfg.Tenant, clientID: cfg.ClientID, cred: cred, claim: cfg.PolicyClaim, now: cfg.Now, policies: map[string]*policy{}}
-	c.discovery = &discoveryCache{next: tokenObserver{next}, ttl: cfg.DiscoveryTTL, now: time.Now, docs: map[string]*cachedDoc{}}
+	c.discovery = &discoveryCache{next: tokenObserver{next}, ttl: cfg.DiscoveryTTL, now: time.Now, docs: map[string]*cachedDoc{},
+		alignIssuer: cfg.Tenant.ExternalID}
 	c.http = &http.Client{Timeout: base.Timeout, Jar: base.Jar, Transport: c.discovery}
 	c.keysHTTP = &http.Client{Timeout: base.Timeout, Transport: keyFetchErrors{next: next}}
+	if cfg.Tenant.ExternalID {
+		if cfg.Tenant.ID == "" {
+			return nil, &MisconfiguredError{Setting: "TenantID", Reason: "an External ID tenant needs its tenant ID"}
+		}
+		cfg.Policies = []string{ExternalIDFlow}
+	}
 	for _, name := range cfg.Policies {
 		if name != "" {
 			c.policies[strings.ToLower(name)] = &policy{name: name}

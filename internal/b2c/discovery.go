@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -33,12 +34,19 @@ type discoveryCache struct {
 	ttl  time.Duration
 	now  func() time.Time
 
+	// alignIssuer serves MSAL documents whose issuer has the authority's
+	// host: External ID's issuer is on the tenant-ID host, which MSAL Go's
+	// ValidateIssuerMatchesAuthority refuses. The app's own reads keep the
+	// real issuer, and ID tokens are verified against it.
+	alignIssuer bool
+
 	mu   sync.Mutex
 	docs map[string]*cachedDoc
 }
 
 type cachedDoc struct {
 	body    []byte
+	forMSAL []byte // body, with the issuer aligned when alignIssuer
 	header  http.Header
 	meta    Metadata
 	expires time.Time
@@ -79,9 +87,14 @@ func (d *discoveryCache) get(req *http.Request, fresh bool) (*cachedDoc, *http.R
 	if err != nil {
 		return nil, nil, err
 	}
-	doc = &cachedDoc{body: body, header: resp.Header.Clone(), expires: d.now().Add(d.ttl)}
+	doc = &cachedDoc{body: body, forMSAL: body, header: resp.Header.Clone(), expires: d.now().Add(d.ttl)}
 	if err := json.Unmarshal(body, &doc.meta); err != nil {
 		return nil, nil, fmt.Errorf("b2c: discovery document %s: %w", req.URL.Redacted(), err)
+	}
+	if d.alignIssuer {
+		if doc.forMSAL, err = alignedIssuer(body, doc.meta.Issuer, req.URL.Host); err != nil {
+			return nil, nil, fmt.Errorf("b2c: discovery document %s: %w", req.URL.Redacted(), err)
+		}
 	}
 	d.mu.Lock()
 	d.docs[key] = doc
@@ -113,6 +126,25 @@ func (d *discoveryCache) metadata(req *http.Request, fresh bool) (*Metadata, err
 	return &m, nil
 }
 
+// alignedIssuer is the document with its issuer moved to host, the
+// authority's: only MSAL sees it, and MSAL uses the issuer for nothing but
+// that check (it validates no ID token).
+func alignedIssuer(body []byte, issuer, host string) ([]byte, error) {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == host {
+		return body, err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, err
+	}
+	u.Host = host
+	if doc["issuer"], err = json.Marshal(u.String()); err != nil {
+		return nil, err
+	}
+	return json.Marshal(doc)
+}
+
 func (doc *cachedDoc) response(req *http.Request) *http.Response {
 	return &http.Response{
 		Status:        "200 OK",
@@ -121,8 +153,8 @@ func (doc *cachedDoc) response(req *http.Request) *http.Response {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        doc.header.Clone(),
-		Body:          io.NopCloser(bytes.NewReader(doc.body)),
-		ContentLength: int64(len(doc.body)),
+		Body:          io.NopCloser(bytes.NewReader(doc.forMSAL)),
+		ContentLength: int64(len(doc.forMSAL)),
 		Request:       req,
 	}
 }

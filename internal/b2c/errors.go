@@ -100,9 +100,27 @@ var configErrors = map[string]struct{ setting, reason string }{
 	"AADB2C90117": {"Scopes", "a requested scope is not supported"},
 	"AADB2C90146": {"Scopes", "the scopes name more than one resource"},
 	"AADB2C90205": {"Scopes", "none of the requested scopes is granted to the app (admin consent)"},
+	// External ID answers with the identity platform's codes ("Microsoft
+	// Entra authentication and authorization error codes").
+	"AADSTS7000215": {"ClientSecret", "the client secret is invalid"},
+	"AADSTS7000222": {"ClientSecret", "the client secret has expired"},
+	"AADSTS700016":  {"ClientID", "the application is not found in the tenant"},
+	"AADSTS50011":   {"RedirectURL", "the redirect URI is not registered for the app"},
+	"AADSTS65001":   {"Scopes", "the app is not granted consent for the requested scopes"},
+	"AADSTS70011":   {"Scopes", "a requested scope is not valid"},
 }
 
-// ConfigError is the misconfiguration an AADB2C code stands for, or nil when
+// ErrorCode is the code at the front of an error description, "AADB2C90118:
+// ..." or "AADSTS50011: ...", or "".
+func ErrorCode(description string) string {
+	code, _, ok := strings.Cut(description, ":")
+	if ok && (strings.HasPrefix(code, "AADB2C") || strings.HasPrefix(code, "AADSTS")) {
+		return code
+	}
+	return ""
+}
+
+// ConfigError is the misconfiguration an AADB2C or AADSTS code stands for, or nil when
 // the code is not the app's settings' fault.
 func ConfigError(code string) *MisconfiguredError {
 	c, ok := configErrors[code]
@@ -129,9 +147,7 @@ func msalError(op string, err error, requested []string, reply *tokenReply) erro
 		}
 		if json.NewDecoder(io.LimitReader(callErr.Resp.Body, 1<<16)).Decode(&body) == nil {
 			e.code = body.Error
-			if code, _, ok := strings.Cut(body.Description, ":"); ok && strings.HasPrefix(code, "AADB2C") {
-				e.b2c = code
-			}
+			e.b2c = ErrorCode(body.Description)
 		}
 		if me := ConfigError(e.b2c); me != nil {
 			return me

@@ -62,6 +62,11 @@ func (c *Client) AuthCodeURL(ctx context.Context, f Flow, state, redirectURI str
 		return "", err
 	}
 	scopes := append([]string{"openid", "offline_access"}, resourceScopes...)
+	if c.tenant.ExternalID {
+		// The identity platform puts name and email in the ID token only
+		// for these scopes ("ID token claims reference").
+		scopes = append(scopes, "profile", "email")
+	}
 	raw, err := cl.AuthCodeURL(ctx, c.clientID, redirectURI, scopes)
 	if err != nil {
 		return "", fmt.Errorf("b2c: authorize URL for %q: %w: %v", f.Policy, ErrMisconfigured, err)
@@ -163,6 +168,13 @@ func (c *Client) Verify(ctx context.Context, policyName, rawIDToken, nonce strin
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
 		return nil, rejected("decoding claims: %v", err)
+	}
+	if c.tenant.ExternalID {
+		// No user flow in the token: the tenant is what it must name.
+		if tid, _ := claims["tid"].(string); !strings.EqualFold(tid, c.tenant.ID) {
+			return nil, rejected("the ID token is for tenant %q, expected %q", tid, c.tenant.ID)
+		}
+		return claims, nil
 	}
 	if err := c.checkPolicy(claims, policyName); err != nil {
 		return nil, err
