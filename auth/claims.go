@@ -16,6 +16,11 @@ type Claims struct {
 	FamilyName string // family_name
 	// Emails are B2C's emails claim, without repeats.
 	Emails []string
+	// Username is preferred_username, which External ID sends: an email
+	// address or phone number the user signs in with.
+	Username string
+	// TenantID is tid, which External ID tokens carry.
+	TenantID string
 	// IdentityProvider is idp: the external provider that signed the user
 	// in, empty for a local account.
 	IdentityProvider string
@@ -54,7 +59,10 @@ func (c Claims) DisplayName() string {
 	if n := strings.TrimSpace(c.GivenName + " " + c.FamilyName); n != "" {
 		return n
 	}
-	return c.Email()
+	if e := c.Email(); e != "" {
+		return e
+	}
+	return c.Username
 }
 
 // Email is the user's first email address: from emails, else from an email
@@ -72,7 +80,7 @@ func claimsFrom(raw map[string]any) Claims {
 	c := Claims{
 		Subject: str("sub"), ObjectID: str("oid"), Name: str("name"),
 		GivenName: str("given_name"), FamilyName: str("family_name"), IdentityProvider: str("idp"),
-		Policy: str("tfp"), Raw: raw,
+		Username: str("preferred_username"), TenantID: str("tid"), Policy: str("tfp"), Raw: raw,
 	}
 	if c.Policy == "" {
 		c.Policy = str("acr")
