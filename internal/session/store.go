@@ -186,14 +186,14 @@ type Session struct {
 // Create stores a new session with its first token cache (which may be
 // empty) in one transaction, and returns it with a fresh ID.
 func (s *Store) Create(ctx context.Context, data, tokenCache []byte) (*Session, error) {
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Second)
 	id := newSecret()
 	sess := &Session{ID: id.String(), Created: now, LastSeen: now, Data: data, keys: id.derive(rowSession)}
 	sessionRow, err := marshalEntity(sess.keys.partition, rowSession, map[string]any{
 		"Created":  aztables.EDMDateTime(now),
 		"LastSeen": aztables.EDMDateTime(now),
 		"Expires":  aztables.EDMDateTime(s.expires(sess)),
-		"Data":     aztables.EDMBinary(sess.keys.seal(rowSession, data)),
+		"Data":     aztables.EDMBinary(sess.keys.seal(sess.sealedWith(), data)),
 	})
 	if err != nil {
 		return nil, err
@@ -252,8 +252,8 @@ func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 		return nil, fmt.Errorf("session: load session: decoding row: %w", err)
 	}
 	sess.etag, sess.Created, sess.LastSeen = resp.ETag, row.Created, row.LastSeen
-	if sess.Data, err = sess.keys.open(rowSession, row.Data); err != nil {
-		return nil, ErrNotFound
+	if sess.Data, err = sess.keys.open(sess.sealedWith(), row.Data); err != nil {
+		return nil, ErrNotFound // undecryptable, or its times were altered
 	}
 	now := s.now()
 	if !now.Before(s.expires(sess)) {
@@ -267,28 +267,42 @@ func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 	return sess, nil
 }
 
-// touch records activity. Losing a race with another request is harmless:
-// that request recorded activity too.
+// sealedWith is what a session row's data is sealed with besides its
+// partition: its creation and last-seen times, which the table keeps in
+// plaintext for the sweep. Someone who can write the table can therefore
+// not extend a session by moving its times; changing them makes the row
+// fail to open.
+func (sess *Session) sealedWith() string {
+	return fmt.Sprintf("%s|%d|%d", rowSession, sess.Created.Unix(), sess.LastSeen.Unix())
+}
+
+// touch records activity, sealing the data anew with the new time. Losing
+// a race with another request is harmless: that request recorded activity
+// too.
 func (s *Store) touch(ctx context.Context, sess *Session, now time.Time) {
-	sess.LastSeen = now.UTC()
+	was := sess.LastSeen
+	sess.LastSeen = now.UTC().Truncate(time.Second)
 	row, err := marshalEntity(sess.keys.partition, rowSession, map[string]any{
 		"LastSeen": aztables.EDMDateTime(sess.LastSeen),
 		"Expires":  aztables.EDMDateTime(s.expires(sess)),
+		"Data":     aztables.EDMBinary(sess.keys.seal(sess.sealedWith(), sess.Data)),
 	})
-	if err != nil {
-		return
-	}
-	resp, err := s.table.UpdateEntity(ctx, row, &aztables.UpdateEntityOptions{IfMatch: &sess.etag, UpdateMode: aztables.UpdateModeMerge})
 	if err == nil {
-		sess.etag = resp.ETag
+		var resp aztables.UpdateEntityResponse
+		if resp, err = s.table.UpdateEntity(ctx, row, &aztables.UpdateEntityOptions{IfMatch: &sess.etag, UpdateMode: aztables.UpdateModeMerge}); err == nil {
+			sess.etag = resp.ETag
+			return
+		}
 	}
+	// Not stored: the row is still sealed with the time it had.
+	sess.LastSeen = was
 }
 
 // Update replaces a session's data, for example its claims after a profile
 // edit. It fails with ErrStale if the session changed since it was loaded.
 func (s *Store) Update(ctx context.Context, sess *Session, data []byte) error {
 	row, err := marshalEntity(sess.keys.partition, rowSession, map[string]any{
-		"Data": aztables.EDMBinary(sess.keys.seal(rowSession, data)),
+		"Data": aztables.EDMBinary(sess.keys.seal(sess.sealedWith(), data)),
 	})
 	if err != nil {
 		return err

@@ -128,6 +128,10 @@ func TestLoadRejects(t *testing.T) {
 			}
 			return victim.ID
 		}},
+		// Someone who can write the table moves a stolen session's
+		// plaintext times to keep it alive: the row no longer opens.
+		{"last seen moved", func() string { return movedTime(t, store, table, clk, "LastSeen") }},
+		{"created moved", func() string { return movedTime(t, store, table, clk, "Created") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,6 +140,27 @@ func TestLoadRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// movedTime creates a session, moves one of its row's times an hour
+// later, as a table writer extending it would, and returns its ID.
+func movedTime(t *testing.T, store *session.Store, table *aztables.Client, clk *clock, property string) string {
+	t.Helper()
+	clk.Add(time.Second) // rowOf tells rows apart by creation time
+	sess, err := store.Create(ctx(t), []byte("stolen"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := rowOf(t, table, sess)
+	if _, err := store.Load(ctx(t), sess.ID); err != nil {
+		t.Fatalf("the untouched row: %v", err)
+	}
+	row.Properties[property] = aztables.EDMDateTime(time.Time(row.Properties[property].(aztables.EDMDateTime)).Add(time.Hour))
+	b, _ := json.Marshal(row)
+	if _, err := table.UpdateEntity(ctx(t), b, &aztables.UpdateEntityOptions{UpdateMode: aztables.UpdateModeMerge}); err != nil {
+		t.Fatal(err)
+	}
+	return sess.ID
 }
 
 // rowOf finds the session row of sess by listing the table: tests may look,
