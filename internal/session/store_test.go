@@ -388,7 +388,7 @@ func TestTokenCacheSizes(t *testing.T) {
 }
 
 func TestSweep(t *testing.T) {
-	store, _, clk := newStore(t)
+	store, table, clk := newStore(t)
 	old, _ := store.Create(ctx(t), []byte("old"), []byte("cache"))
 	if err := store.Consume(ctx(t), session.NewState()); err != nil {
 		t.Fatal(err)
@@ -402,10 +402,27 @@ func TestSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The old session's row and the used state's mark; the token cache row lives
-	// until the absolute deadline.
-	if n != 2 {
-		t.Errorf("swept %d rows, want 2", n)
+	// The old session's row with its token cache (in one transaction,
+	// though the cache's own deadline is later: it serves no one without
+	// its session) and the used state's mark.
+	if n != 3 {
+		t.Errorf("swept %d rows, want 3", n)
+	}
+	left := map[string]int{}
+	pager := table.NewListEntitiesPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range page.Entities {
+			var e aztables.Entity
+			json.Unmarshal(raw, &e)
+			left[e.RowKey]++
+		}
+	}
+	if left["session"] != 1 || left["tokencache"] != 1 || len(left) != 2 {
+		t.Errorf("rows left %v, want the fresh session's two", left)
 	}
 	if _, err := store.Load(ctx(t), old.ID); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("old session: err = %v", err)
