@@ -46,6 +46,7 @@ var alice = emulator.User{ObjectID: "a11ce000-0000-4000-8000-000000000001", Emai
 // enough for every page that does not sign in.
 type appOptions struct {
 	localhost   bool
+	https       bool // the public origin is https
 	apiEndpoint string
 	// b2c starts the B2C emulator and points the app at it.
 	b2c bool
@@ -85,6 +86,7 @@ func newApp(t *testing.T, o appOptions) *testApp {
 		APIClient:   &http.Client{Timeout: 5 * time.Second},
 		APIEndpoint: o.apiEndpoint,
 		Localhost:   o.localhost,
+		HTTPS:       o.https,
 	})
 	if err != nil {
 		t.Fatal(err)

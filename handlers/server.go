@@ -33,6 +33,9 @@ type Deps struct {
 	// Localhost tells pages that the app runs on http://localhost, where
 	// some browsers need advice.
 	Localhost bool
+	// HTTPS: the app's public origin is https, so browsers are told to
+	// use nothing else (Strict-Transport-Security, RFC 6797).
+	HTTPS bool
 }
 
 // Server is the web layer. New parses its pages; Handler serves the app
@@ -47,6 +50,7 @@ type server struct {
 	endpoint  string
 	scopes    []string
 	localhost bool
+	https     bool
 	pages     map[string]*template.Template
 	css       template.CSS
 	csp       string
@@ -61,7 +65,7 @@ func New(d Deps) (*Server, error) {
 	if d.APIClient == nil {
 		d.APIClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	s := &server{log: d.Logger, api: d.APIClient, endpoint: d.APIEndpoint, scopes: d.APIScopes, localhost: d.Localhost, msal: msalVersion()}
+	s := &server{log: d.Logger, api: d.APIClient, endpoint: d.APIEndpoint, scopes: d.APIScopes, localhost: d.Localhost, https: d.HTTPS, msal: msalVersion()}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -177,6 +181,11 @@ func (s *server) securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		// Pages show personal data: no shared or back-button caches.
 		h.Set("Cache-Control", "no-store")
+		if s.https {
+			// A year, for this host only: sibling sites on the same
+			// domain are not this app's to decide.
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -38,6 +38,20 @@ func directives(csp string) map[string]string {
 var inlineStyle = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
 
 // Every answer, page or not, error or not, carries the security headers.
+// Strict-Transport-Security goes with an https origin only: on
+// http://localhost it would pin a developer's browser to https.
+func TestStrictTransportSecurity(t *testing.T) {
+	for _, https := range []bool{true, false} {
+		app := newApp(t, appOptions{https: https})
+		for _, path := range []string{"/", "/healthz", "/no-such-page"} {
+			got := app.serve(httptest.NewRequest("GET", path, nil)).Header().Get("Strict-Transport-Security")
+			if want := map[bool]string{true: "max-age=31536000", false: ""}[https]; got != want {
+				t.Errorf("https origin %v, GET %s: Strict-Transport-Security %q, want %q", https, path, got, want)
+			}
+		}
+	}
+}
+
 func TestSecurityHeaders(t *testing.T) {
 	app := newApp(t, appOptions{})
 	hash := styleHash(t)

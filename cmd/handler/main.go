@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		APIEndpoint: cfg.APIEndpoint,
 		APIScopes:   cfg.APIScopes,
 		Localhost:   auth.IsLoopback(redirect.Hostname()),
+		HTTPS:       redirect.Scheme == "https",
 	})
 	if err != nil {
 		return err
