@@ -204,6 +204,12 @@ func TestTenantKindsMatchHandler(t *testing.T) {
 		auth.EnvProfileEditPolicy:   "B2C_1_profileediting1",
 		auth.EnvPasswordResetPolicy: "B2C_1_passwordreset1",
 	}
+	// The policy's list of what external-id refuses is this table's.
+	for _, kind := range tenantKinds {
+		if kind.Name == "external-id" && !slices.Equal(kind.Refused, check.ExternalIDRefusedSettings()) {
+			t.Errorf("external-id refuses %v here, but infra/check's externalIDRefusedSettings is %v", kind.Refused, check.ExternalIDRefusedSettings())
+		}
+	}
 	for _, kind := range tenantKinds {
 		env := map[string]string{
 			auth.EnvIdentityProvider: kind.Name,
