@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
@@ -53,6 +54,37 @@ var requiredInAzure = map[string]string{
 	auth.EnvTableEndpoint: "the only way to the session table in Azure",
 	// The identity is user-assigned: without its client ID azidentity finds none.
 	auth.EnvManagedIdentityID: "selects the user-assigned identity",
+	// Absent, the handler takes the tenant for B2C: a deployment states
+	// the kind it was deployed for.
+	auth.EnvIdentityProvider: "the kind of tenant, stated for both",
+}
+
+// tenantKind is a kind of tenant main.bicep deploys for: a value of its
+// identityProvider parameter (IDENTITY_PROVIDER), with the settings whose
+// requirement the kind changes (auth.ConfigFromEnv).
+type tenantKind struct {
+	Name     string
+	Required []string // required for this kind, whatever config.Settings says
+	Refused  []string // the handler refuses them for this kind: Bicep must not set them
+}
+
+// tenantKinds: External ID needs the tenant ID (its authority is
+// https://{host}/{tenant ID}) and refuses the user-flow settings, since its
+// one user flow is attached to the app registration.
+// TestTenantKindsMatchHandler holds this table to the handler.
+var tenantKinds = []tenantKind{
+	{Name: "b2c", Required: []string{auth.EnvSignUpSignInPolicy}},
+	{Name: "external-id", Required: []string{auth.EnvTenantID},
+		Refused: []string{auth.EnvSignUpSignInPolicy, auth.EnvProfileEditPolicy, auth.EnvPasswordResetPolicy}},
+}
+
+// forKind is the handler's settings with Required as kind says.
+func forKind(handler []config.Setting, kind tenantKind) []config.Setting {
+	out := slices.Clone(handler)
+	for i, s := range out {
+		out[i].Required = (s.Required && !slices.Contains(kind.Refused, s.Name)) || slices.Contains(kind.Required, s.Name)
+	}
+	return out
 }
 
 var settingRefRE = regexp.MustCompile(`%([A-Za-z0-9_.:-]+)%`)
@@ -78,14 +110,21 @@ func functionJSONRefs(root string) (map[string]string, error) {
 	return refs, nil
 }
 
-// consistencyProblems compares the app settings Bicep sets with what the
-// handler, the host and function.json read. Each problem is one sentence.
-func consistencyProblems(bicep []string, handler []config.Setting, host []hostSetting, refs map[string]string) []string {
+// consistencyProblems compares the app settings Bicep sets for one kind of
+// tenant with what the handler (for that kind), the host and function.json
+// read. Each problem is one sentence.
+func consistencyProblems(kind tenantKind, bicep []string, handler []config.Setting, host []hostSetting, refs map[string]string) []string {
 	var problems []string
 	set := map[string]int{}
 	for _, name := range bicep {
 		set[name]++
 	}
+	for _, name := range kind.Refused {
+		if set[name] > 0 {
+			problems = append(problems, fmt.Sprintf("Bicep sets %s for %s, which the handler refuses for that kind of tenant", name, kind.Name))
+		}
+	}
+	handler = forKind(handler, kind)
 	for name, n := range set {
 		if n > 1 {
 			problems = append(problems, fmt.Sprintf("Bicep sets %s %d times", name, n))
@@ -105,7 +144,7 @@ func consistencyProblems(bicep []string, handler []config.Setting, host []hostSe
 		default:
 			readers[s.Name] = "the handler"
 			if (s.Required || requiredInAzure[s.Name] != "") && set[s.Name] == 0 {
-				problems = append(problems, fmt.Sprintf("the handler requires %s (%s) but Bicep does not set it", s.Name, s.Description))
+				problems = append(problems, fmt.Sprintf("the handler requires %s for %s (%s) but Bicep does not set it", s.Name, kind.Name, s.Description))
 			}
 		}
 	}

@@ -7,6 +7,7 @@ package infra_test
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -77,20 +78,17 @@ func TestPolicy(t *testing.T) {
 	}
 }
 
-// TestAppSettingsMatchHandlerAndHost: Bicep sets every app setting the
-// handler, the host and function.json require, and none that nobody reads.
+// TestAppSettingsMatchHandlerAndHost: for each kind of tenant, Bicep sets
+// every app setting the handler, the host and function.json require, none
+// that the handler refuses for that kind, and none that nobody reads.
+// Settings under a condition are evaluated with the module's
+// identityProvider parameter at each value.
 func TestAppSettingsMatchHandlerAndHost(t *testing.T) {
 	settings, errs := infra(t).AppSettings()
 	for _, err := range errs {
 		t.Error(err)
 	}
-	var names []string
-	values := map[string]*check.Node{}
-	for _, s := range settings {
-		names = append(names, s.Name)
-		values[s.Name] = s.Value
-	}
-	if len(names) == 0 {
+	if len(settings) == 0 {
 		t.Fatal("no app settings found in infra/ (a Microsoft.Web/sites/config 'appsettings' resource or siteConfig.appSettings)")
 	}
 	root, err := check.ModuleRoot()
@@ -101,9 +99,23 @@ func TestAppSettingsMatchHandlerAndHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("Bicep sets %d app settings; function.json references: %v", len(names), refs)
-	for _, p := range consistencyProblems(names, config.Settings, hostSettings, refs) {
-		t.Error(p)
+	values := map[string]*check.Node{}
+	for _, kind := range tenantKinds {
+		var names []string
+		for _, s := range settings {
+			set, err := s.SetWhen("identityProvider", kind.Name)
+			if err != nil {
+				t.Errorf("%s: %v (a setting may depend on identityProvider only)", kind.Name, err)
+			}
+			if set {
+				names = append(names, s.Name)
+				values[s.Name] = s.Value
+			}
+		}
+		t.Logf("%s: Bicep sets %d app settings; function.json references: %v", kind.Name, len(names), refs)
+		for _, p := range consistencyProblems(kind, names, config.Settings, hostSettings, refs) {
+			t.Errorf("%s: %s", kind.Name, p)
+		}
 	}
 
 	// Values that have exactly one right answer.
@@ -122,6 +134,9 @@ func TestAppSettingsMatchHandlerAndHost(t *testing.T) {
 	if v := values[auth.EnvPublicBaseURL]; v == nil || !strings.Contains(v.Text, "defaultOrigin") {
 		t.Errorf("%s must default to the site's own https origin", auth.EnvPublicBaseURL)
 	}
+	if v := values[auth.EnvIdentityProvider]; v == nil || v.Text != "identityProvider" {
+		t.Errorf("%s must be the module's identityProvider parameter, got %s", auth.EnvIdentityProvider, textOrMissing(v))
+	}
 }
 
 // TestConsistencyCatches proves the consistency check can fail.
@@ -134,34 +149,105 @@ func TestConsistencyCatches(t *testing.T) {
 		{Name: auth.EnvTableEndpoint},
 		{Name: auth.EnvManagedIdentityID},
 	}
+	handler = append(handler, config.Setting{Name: auth.EnvIdentityProvider}, config.Setting{Name: "KIND_NEEDS"}, config.Setting{Name: "KIND_REFUSES", Required: true})
 	host := []hostSetting{{"HOST_READS", "test"}}
-	complete := []string{"NEEDED", auth.EnvTableEndpoint, auth.EnvManagedIdentityID, "HOST_READS", "SCHEDULE"}
+	plain := tenantKind{Name: "plain"}
+	other := tenantKind{Name: "other", Required: []string{"KIND_NEEDS"}, Refused: []string{"KIND_REFUSES"}}
+	complete := []string{"NEEDED", auth.EnvTableEndpoint, auth.EnvManagedIdentityID, auth.EnvIdentityProvider, "HOST_READS", "SCHEDULE", "KIND_REFUSES"}
+	completeOther := append(without(complete, "KIND_REFUSES"), "KIND_NEEDS")
 	refs := map[string]string{"SCHEDULE": "functions/sweep/function.json"}
-	if p := consistencyProblems(complete, handler, host, refs); len(p) != 0 {
+	if p := consistencyProblems(plain, complete, handler, host, refs); len(p) != 0 {
 		t.Fatalf("a complete set has problems: %v", p)
 	}
-	if p := consistencyProblems(append(slices.Clone(complete), "OPTIONAL"), handler, host, refs); len(p) != 0 {
+	if p := consistencyProblems(other, completeOther, handler, host, refs); len(p) != 0 {
+		t.Fatalf("a complete set for the other kind has problems: %v", p)
+	}
+	if p := consistencyProblems(plain, append(slices.Clone(complete), "OPTIONAL"), handler, host, refs); len(p) != 0 {
 		t.Fatalf("setting an optional handler setting is fine: %v", p)
 	}
 	cases := []struct {
 		name     string
+		kind     tenantKind
 		settings []string
 		refs     map[string]string
 		want     string
 	}{
-		{"handler-required missing", without(complete, "NEEDED"), refs, "the handler requires NEEDED"},
-		{"required in Azure missing", without(complete, auth.EnvTableEndpoint), refs, "the handler requires " + auth.EnvTableEndpoint},
-		{"host setting missing", without(complete, "HOST_READS"), refs, "the Functions host reads HOST_READS"},
-		{"function.json reference missing", complete, map[string]string{"SCHEDULE": "f", "OTHER": "functions/x/function.json"}, "references %OTHER%"},
-		{"nobody reads it", append(slices.Clone(complete), "STRAY"), refs, "Bicep sets STRAY, which neither"},
-		{"local-only set", append(slices.Clone(complete), "LOCAL"), refs, "local-only"},
-		{"port set", append(slices.Clone(complete), config.Port), refs, "Bicep sets " + config.Port},
-		{"set twice", append(slices.Clone(complete), "NEEDED"), refs, "Bicep sets NEEDED 2 times"},
+		{"handler-required missing", plain, without(complete, "NEEDED"), refs, "the handler requires NEEDED"},
+		{"required in Azure missing", plain, without(complete, auth.EnvTableEndpoint), refs, "the handler requires " + auth.EnvTableEndpoint},
+		{"kind not stated", plain, without(complete, auth.EnvIdentityProvider), refs, "the handler requires " + auth.EnvIdentityProvider},
+		{"required for the kind missing", other, without(completeOther, "KIND_NEEDS"), refs, "the handler requires KIND_NEEDS for other"},
+		{"refused for the kind set", other, append(slices.Clone(completeOther), "KIND_REFUSES"), refs, "Bicep sets KIND_REFUSES for other, which the handler refuses"},
+		{"required for one kind only", plain, without(complete, "KIND_REFUSES"), refs, "the handler requires KIND_REFUSES for plain"},
+		{"host setting missing", plain, without(complete, "HOST_READS"), refs, "the Functions host reads HOST_READS"},
+		{"function.json reference missing", plain, complete, map[string]string{"SCHEDULE": "f", "OTHER": "functions/x/function.json"}, "references %OTHER%"},
+		{"nobody reads it", plain, append(slices.Clone(complete), "STRAY"), refs, "Bicep sets STRAY, which neither"},
+		{"local-only set", plain, append(slices.Clone(complete), "LOCAL"), refs, "local-only"},
+		{"port set", plain, append(slices.Clone(complete), config.Port), refs, "Bicep sets " + config.Port},
+		{"set twice", plain, append(slices.Clone(complete), "NEEDED"), refs, "Bicep sets NEEDED 2 times"},
 	}
 	for _, c := range cases {
-		problems := consistencyProblems(c.settings, handler, host, c.refs)
+		problems := consistencyProblems(c.kind, c.settings, handler, host, c.refs)
 		if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, c.want) }) {
 			t.Errorf("%s: want a problem containing %q, got %v", c.name, c.want, problems)
+		}
+	}
+}
+
+// TestTenantKindsMatchHandler holds tenantKinds to the handler: with the
+// settings every deployment sets and each kind's required ones,
+// auth.ConfigFromEnv accepts the configuration; without one of the kind's
+// required settings, or with one it refuses, it fails naming that setting.
+func TestTenantKindsMatchHandler(t *testing.T) {
+	placeholder := map[string]string{
+		auth.EnvTenantID:            "00000000-0000-0000-0000-000000000001",
+		auth.EnvSignUpSignInPolicy:  "B2C_1_signupsignin1",
+		auth.EnvProfileEditPolicy:   "B2C_1_profileediting1",
+		auth.EnvPasswordResetPolicy: "B2C_1_passwordreset1",
+	}
+	// The policy's list of what external-id refuses is this table's.
+	for _, kind := range tenantKinds {
+		if kind.Name == "external-id" && !slices.Equal(kind.Refused, check.ExternalIDRefusedSettings()) {
+			t.Errorf("external-id refuses %v here, but infra/check's externalIDRefusedSettings is %v", kind.Refused, check.ExternalIDRefusedSettings())
+		}
+	}
+	for _, kind := range tenantKinds {
+		env := map[string]string{
+			auth.EnvIdentityProvider: kind.Name,
+			auth.EnvTenantName:       "contoso",
+			auth.EnvClientID:         "client",
+			auth.EnvClientSecret:     "secret",
+			auth.EnvPublicBaseURL:    "https://app.example.com",
+			auth.EnvTableEndpoint:    "https://account.table.core.windows.net/",
+		}
+		for _, name := range kind.Required {
+			if placeholder[name] == "" {
+				t.Fatalf("no placeholder value for %s", name)
+			}
+			env[name] = placeholder[name]
+		}
+		load := func(env map[string]string) error {
+			_, err := auth.ConfigFromEnv(func(name string) string { return env[name] })
+			return err
+		}
+		if err := load(env); err != nil {
+			t.Errorf("%s: with its required settings: %v", kind.Name, err)
+		}
+		for _, name := range kind.Required {
+			drop := maps.Clone(env)
+			delete(drop, name)
+			if err := load(drop); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s without %s: want an error naming it, got %v", kind.Name, name, err)
+			}
+		}
+		for _, name := range kind.Refused {
+			if placeholder[name] == "" {
+				t.Fatalf("no placeholder value for %s", name)
+			}
+			add := maps.Clone(env)
+			add[name] = placeholder[name]
+			if err := load(add); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s with %s: want an error naming it, got %v", kind.Name, name, err)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // b2c-functions-go: the Go custom handler that signs people in with Azure AD
-// B2C, on Azure Functions Flex Consumption, with its sessions in Table
-// Storage. Deploy into a resource group:
+// B2C or Microsoft Entra External ID (identityProvider), on Azure Functions
+// Flex Consumption, with its sessions in Table Storage. Deploy into a
+// resource group:
 //
 //   az deployment group create -g <group> -f infra/main.bicep -p infra/dev.bicepparam
 //
@@ -33,26 +34,44 @@ param location string = resourceGroup().location
 @description('Extra tags for every resource (cost center, owner, ...).')
 param extraTags object = {}
 
-// ---- B2C, mirrored from internal/config ----
+// ---- The tenant, B2C or External ID, mirrored from internal/config ----
 
-@description('B2C_TENANT_NAME: the B2C tenant name, contoso in contoso.onmicrosoft.com.')
+@description('IDENTITY_PROVIDER: the kind of tenant. b2c: Azure AD B2C, its user flows named by the b2c*Policy parameters. external-id: Microsoft Entra External ID, its one user flow attached to the app registration, so no policy parameter, and tenantId required. The settings keep their B2C_ names for both.')
+@allowed([
+  'b2c'
+  'external-id'
+])
+param identityProvider string = 'b2c'
+
+@description('B2C_TENANT_NAME: the tenant name, contoso in contoso.onmicrosoft.com (B2C), or the External ID tenant\'s subdomain, contoso in contoso.ciamlogin.com.')
 @minLength(1)
 param b2cTenantName string
 
-@description('B2C_TENANT_HOST: host serving the user flows; empty means {tenant}.b2clogin.com. Set it for a custom domain.')
+@description('B2C_TENANT_HOST: host serving the sign-in pages; empty means {tenant}.b2clogin.com for b2c, {tenant}.ciamlogin.com for external-id. Set it for a custom (URL) domain.')
 param b2cTenantHost string = ''
 
-@description('B2C_SIGNUP_SIGNIN_POLICY: the sign-up/sign-in user flow, e.g. B2C_1_signupsignin1.')
-@minLength(1)
-param b2cSignUpSignInPolicy string
+@description('B2C_TENANT_ID: the tenant ID, a GUID (Directory (tenant) ID on the app registration\'s Overview). Required for external-id, whose authority is https://{host}/{tenant ID}; for b2c optional, selecting the tenant-ID authority form https://{host}/{tenant ID}/{policy} of custom domains.')
+param tenantId string = ''
 
-@description('B2C_PROFILE_EDIT_POLICY: the profile-editing user flow; empty hides Edit profile.')
+@description('B2C_SIGNUP_SIGNIN_POLICY (b2c only): the sign-up/sign-in user flow; empty means B2C_1_signupsignin1. Must be empty for external-id.')
+param b2cSignUpSignInPolicy string = ''
+
+@description('B2C_PROFILE_EDIT_POLICY (b2c only): the profile-editing user flow; empty hides Edit profile. Must be empty for external-id.')
 param b2cProfileEditPolicy string = ''
 
-@description('B2C_PASSWORD_RESET_POLICY: the password-reset user flow; empty when the sign-in flow embeds password reset.')
+@description('B2C_PASSWORD_RESET_POLICY (b2c only): the password-reset user flow; empty when the sign-in flow embeds password reset. Must be empty for external-id.')
 param b2cPasswordResetPolicy string = ''
 
-@description('B2C_CLIENT_ID: the application (client) ID registered in B2C.')
+@description('B2C_POLICY_CLAIM (b2c only, not set for external-id): the claim naming the user flow in ID tokens, tfp or acr; empty accepts either; none for custom policies that emit neither.')
+@allowed([
+  ''
+  'tfp'
+  'acr'
+  'none'
+])
+param b2cPolicyClaim string = ''
+
+@description('B2C_CLIENT_ID: the application (client) ID of the app registration.')
 @minLength(1)
 param b2cClientId string
 
@@ -68,6 +87,9 @@ param b2cClientSecretExpiresOn string = ''
 
 @description('PUBLIC_BASE_URL: the public origin (https://login.example.com) when a custom domain fronts the app; empty uses https:// plus the app\'s default host name.')
 param publicBaseUrl string = ''
+
+@description('POST_LOGOUT_REDIRECT_URI: where the tenant sends the browser after sign-out; empty means PUBLIC_BASE_URL plus /. Register it as a redirect URI of the app (the postLogoutRedirectUri output).')
+param postLogoutRedirectUri string = ''
 
 @description('API_ENDPOINT: URL of the protected API that /graphcall calls; empty for none.')
 param apiEndpoint string = ''
@@ -185,6 +207,27 @@ var clientSecretName = 'b2c-client-secret'
 // template is validated, before any resource is deployed.
 var b2cClientSecretChecked = !empty(b2cClientSecret) || b2cClientSecretInVault ? b2cClientSecret : fail('B2C_CLIENT_SECRET is empty and the vault holds no B2C client secret yet: export B2C_CLIENT_SECRET for the first deployment. Later deployments without it need B2C_CLIENT_SECRET_IN_VAULT=true to keep the stored secret.')
 
+var externalId = identityProvider == 'external-id'
+
+// External ID: every authority carries the tenant ID
+// (https://{host}/{tenant ID}), and the handler does not start without it.
+// Like the secret's check, this reads parameters only and fails at
+// validation.
+var tenantIdChecked = externalId && empty(tenantId) ? fail('B2C_TENANT_ID is empty: IDENTITY_PROVIDER=external-id needs the External ID tenant\'s ID (a GUID: Directory (tenant) ID on the app registration\'s Overview): export B2C_TENANT_ID.') : tenantId
+
+// External ID attaches its one user flow to the app registration, and the
+// handler refuses a policy setting there: stop, naming them, instead of
+// deploying an app that cannot start. B2C keeps its default sign-in flow.
+var b2cPolicies = !externalId ? {
+  signUpSignIn: empty(b2cSignUpSignInPolicy) ? 'B2C_1_signupsignin1' : b2cSignUpSignInPolicy
+  profileEdit: b2cProfileEditPolicy
+  passwordReset: b2cPasswordResetPolicy
+} : (empty('${b2cSignUpSignInPolicy}${b2cProfileEditPolicy}${b2cPasswordResetPolicy}') ? { signUpSignIn: '', profileEdit: '', passwordReset: '' } : fail('B2C_SIGNUP_SIGNIN_POLICY, B2C_PROFILE_EDIT_POLICY and B2C_PASSWORD_RESET_POLICY must be unset for IDENTITY_PROVIDER=external-id: an External ID tenant runs the user flow attached to the app registration (User flows, the flow, Applications). Unset them and deploy again.'))
+
+// The host serving the sign-in pages, written out per kind as the handler
+// would default it, or a custom domain.
+var tenantHost = empty(b2cTenantHost) ? '${b2cTenantName}.${externalId ? 'ciamlogin' : 'b2clogin'}.com' : b2cTenantHost
+
 // A zone-redundant plan on storage that is not: the app would survive a zone
 // but its host storage, deployment package and sessions would not. Zone
 // redundancy for Flex Consumption requires a zone-redundant storage account
@@ -301,13 +344,17 @@ module functionApp 'modules/functionapp.bicep' = {
     // for its private endpoints and DNS records.
     subnetId: vnetEnabled ? network.outputs.appSubnetId : ''
     clientSecretUri: keyVault.outputs.clientSecretUri
+    identityProvider: identityProvider
     b2cTenantName: b2cTenantName
-    b2cTenantHost: b2cTenantHost
-    b2cSignUpSignInPolicy: b2cSignUpSignInPolicy
-    b2cProfileEditPolicy: b2cProfileEditPolicy
-    b2cPasswordResetPolicy: b2cPasswordResetPolicy
+    b2cTenantHost: tenantHost
+    tenantId: tenantIdChecked
+    b2cSignUpSignInPolicy: b2cPolicies.signUpSignIn
+    b2cProfileEditPolicy: b2cPolicies.profileEdit
+    b2cPasswordResetPolicy: b2cPolicies.passwordReset
+    b2cPolicyClaim: b2cPolicyClaim
     b2cClientId: b2cClientId
     publicBaseUrl: publicBaseUrl
+    postLogoutRedirectUri: postLogoutRedirectUri
     apiEndpoint: apiEndpoint
     apiScopes: apiScopes
     sessionTableName: storage.outputs.sessionTableName
@@ -338,8 +385,11 @@ output functionAppName string = functionApp.outputs.name
 @description('Default host name of the function app.')
 output defaultHostName string = functionApp.outputs.defaultHostName
 
-@description('The redirect URI to register on the B2C app registration (Web platform).')
+@description('The redirect URI to register on the app registration (Web platform), in B2C or External ID.')
 output redirectUri string = '${functionApp.outputs.publicBaseUrl}/getAToken'
+
+@description('Where sign-out returns (POST_LOGOUT_REDIRECT_URI): register it as a second redirect URI of the app (Web platform).')
+output postLogoutRedirectUri string = functionApp.outputs.postLogoutRedirectUri
 
 @description('Name of the storage account (sessions table, host storage, deployment package).')
 output storageAccountName string = storage.outputs.name

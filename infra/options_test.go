@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/b2c-functions-go/b2c-functions-go/auth"
 	"github.com/b2c-functions-go/b2c-functions-go/infra/check"
 )
 
@@ -147,6 +148,58 @@ func TestParameterFileVariablesInREADME(t *testing.T) {
 	for _, name := range names {
 		if !regexp.MustCompile(`\b` + name + `\b`).MatchString(section) {
 			t.Errorf(`README "Deploy to Azure" does not name %s, which a parameter file reads`, name)
+		}
+	}
+}
+
+// The tenant's parameters of main.bicep: each parameter file reads it from
+// the environment variable of the app setting it becomes, and main.bicep
+// hands it to the app module as the value given (checked or defaulted there
+// first where the kind of tenant decides).
+var tenantParams = []struct{ param, env, moduleParam, value string }{
+	{"identityProvider", auth.EnvIdentityProvider, "identityProvider", "identityProvider"},
+	{"b2cTenantName", auth.EnvTenantName, "b2cTenantName", "b2cTenantName"},
+	{"b2cTenantHost", auth.EnvTenantHost, "b2cTenantHost", "tenantHost"},
+	{"tenantId", auth.EnvTenantID, "tenantId", "tenantIdChecked"},
+	{"b2cSignUpSignInPolicy", auth.EnvSignUpSignInPolicy, "b2cSignUpSignInPolicy", "b2cPolicies.signUpSignIn"},
+	{"b2cProfileEditPolicy", auth.EnvProfileEditPolicy, "b2cProfileEditPolicy", "b2cPolicies.profileEdit"},
+	{"b2cPasswordResetPolicy", auth.EnvPasswordResetPolicy, "b2cPasswordResetPolicy", "b2cPolicies.passwordReset"},
+	{"b2cPolicyClaim", auth.EnvPolicyClaim, "b2cPolicyClaim", "b2cPolicyClaim"},
+	{"b2cClientId", auth.EnvClientID, "b2cClientId", "b2cClientId"},
+	{"postLogoutRedirectUri", auth.EnvPostLogoutURL, "postLogoutRedirectUri", "postLogoutRedirectUri"},
+}
+
+// TestTenantParametersFromTheEnvironment: both parameter files read every
+// tenant parameter from its environment variable, so that one exported set
+// of variables deploys either kind of tenant and nothing of a tenant is
+// committed; main.bicep hands each to the app module; and the two URIs to
+// register are outputs.
+func TestTenantParametersFromTheEnvironment(t *testing.T) {
+	set := infra(t)
+	params, _, ok := set.ModuleParams("infra/main.bicep", "functionApp")
+	if !ok {
+		t.Fatal("infra/main.bicep has no module functionApp")
+	}
+	for _, file := range []string{"infra/dev.bicepparam", "infra/prod.bicepparam"} {
+		a := assignments(t, file)
+		for _, p := range tenantParams {
+			if v := a[p.param]; v == nil || !strings.HasPrefix(v.Text, "readEnvironmentVariable('"+p.env+"'") {
+				t.Errorf("%s: %s = %s, want readEnvironmentVariable('%s'...)", file, p.param, textOrMissing(v), p.env)
+			}
+		}
+	}
+	for _, p := range tenantParams {
+		if v := params[p.moduleParam]; v == nil || v.Text != p.value {
+			t.Errorf("module functionApp: %s: %s, want %s", p.moduleParam, textOrMissing(v), p.value)
+		}
+	}
+	outputs, _ := set.Outputs("infra/main.bicep")
+	for name, value := range map[string]string{
+		"redirectUri":           "'${functionApp.outputs.publicBaseUrl}/getAToken'",
+		"postLogoutRedirectUri": "functionApp.outputs.postLogoutRedirectUri",
+	} {
+		if v := outputs[name]; v == nil || v.Text != value {
+			t.Errorf("infra/main.bicep: output %s = %s, want %s", name, textOrMissing(v), value)
 		}
 	}
 }

@@ -3,17 +3,25 @@
 // environment (a pipeline secret). Nothing secret is committed here.
 //
 //   export B2C_TENANT_NAME=... B2C_CLIENT_ID=... B2C_CLIENT_SECRET=...
+//   export IDENTITY_PROVIDER=external-id B2C_TENANT_ID=...   # an External ID tenant
 //   az deployment group create -g <group> -f infra/main.bicep -p infra/prod.bicepparam
 using 'main.bicep'
 
 param environmentName = 'prod'
 
+// The kind of tenant: b2c (the default) or external-id. External ID needs
+// B2C_TENANT_ID and no policy: its user flow is attached to the app.
+param identityProvider = readEnvironmentVariable('IDENTITY_PROVIDER', 'b2c')
 param b2cTenantName = readEnvironmentVariable('B2C_TENANT_NAME')
 param b2cTenantHost = readEnvironmentVariable('B2C_TENANT_HOST', '')
-param b2cSignUpSignInPolicy = readEnvironmentVariable('B2C_SIGNUP_SIGNIN_POLICY', 'B2C_1_signupsignin1')
+param tenantId = readEnvironmentVariable('B2C_TENANT_ID', '')
+// B2C only (main.bicep defaults the first to B2C_1_signupsignin1).
+param b2cSignUpSignInPolicy = readEnvironmentVariable('B2C_SIGNUP_SIGNIN_POLICY', '')
 param b2cProfileEditPolicy = readEnvironmentVariable('B2C_PROFILE_EDIT_POLICY', '')
 param b2cPasswordResetPolicy = readEnvironmentVariable('B2C_PASSWORD_RESET_POLICY', '')
+param b2cPolicyClaim = readEnvironmentVariable('B2C_POLICY_CLAIM', '')
 param b2cClientId = readEnvironmentVariable('B2C_CLIENT_ID')
+param postLogoutRedirectUri = readEnvironmentVariable('POST_LOGOUT_REDIRECT_URI', '')
 // Required on the first deployment (without it the deployment stops) and to
 // rotate; later, empty keeps the stored secret when B2C_CLIENT_SECRET_IN_VAULT=true.
 param b2cClientSecret = readEnvironmentVariable('B2C_CLIENT_SECRET', '')

@@ -1,5 +1,7 @@
 package check
 
+import "slices"
+
 // The lists the rules compare against. A change here is a change of policy:
 // give the reason beside the line.
 
@@ -86,6 +88,17 @@ var flexUnsupportedSiteProperties = []string{
 	"vnetBackupRestoreEnabled", "vnetContentShareEnabled", "vnetImagePullEnabled", "vnetRouteAllEnabled",
 	"windowsFxVersion",
 }
+
+// externalIDRefusedSettings are the user-flow settings of a B2C tenant. An
+// External ID tenant has one user flow, attached to the app registration,
+// and the handler refuses to start with any of these set when
+// IDENTITY_PROVIDER is external-id (auth.Config's validation), so app
+// settings set them for b2c only.
+var externalIDRefusedSettings = []string{"B2C_SIGNUP_SIGNIN_POLICY", "B2C_PROFILE_EDIT_POLICY", "B2C_PASSWORD_RESET_POLICY"}
+
+// ExternalIDRefusedSettings is externalIDRefusedSettings, for the tests
+// that hold it to the handler.
+func ExternalIDRefusedSettings() []string { return slices.Clone(externalIDRefusedSettings) }
 
 // notSecretSettings look like secrets by name but are not.
 var notSecretSettings = map[string]string{

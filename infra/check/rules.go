@@ -1,6 +1,7 @@
 package check
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -26,6 +27,7 @@ var rules = []rule{
 	{"flex-app-setting", "app settings Flex Consumption rejects or ignores (flexRejectedSettings)", ruleFlexAppSettings},
 	{"host-storage-identity", "AzureWebJobsStorage as a connection string; identity host storage without 'managedidentity' or a client ID; app settings not readable statically", ruleHostStorageIdentity},
 	{"secret-app-setting", "a secret-named app setting that is not a Key Vault reference; a @secure() parameter in any app setting", ruleSecretAppSetting},
+	{"identity-provider", "app settings for the handler (B2C_…) without IDENTITY_PROVIDER, with it set under a condition or from a parameter not @allowed b2c and external-id; a user-flow setting (externalIDRefusedSettings) that can be set when IDENTITY_PROVIDER is external-id", ruleIdentityProvider},
 	{"key-vault-reference-identity", "a site with a user-assigned identity but no keyVaultReferenceIdentity", ruleKeyVaultReferenceIdentity},
 	{"app-insights-entra", "Application Insights with local auth or without a workspace; an authentication string without Authorization=AAD", ruleAppInsightsEntra},
 	{"role-definition", "a role outside builtInRoles, or a role ID without a comment naming the role", ruleRoleDefinition},
@@ -296,6 +298,67 @@ func ruleSecretAppSetting(_ *Set, t *template, report reporter) {
 			if secure[ref] {
 				report(s.Line, "app setting %s carries the @secure() parameter %s in plain text; store it in Key Vault and reference it", s.Name, ref)
 			}
+		}
+	}
+}
+
+func ruleIdentityProvider(_ *Set, t *template, report reporter) {
+	settings, _ := appSettings(t)
+	var first, provider *AppSetting
+	for i, s := range settings {
+		if strings.HasPrefix(s.Name, "B2C_") && first == nil {
+			first = &settings[i]
+		}
+		if s.Name == "IDENTITY_PROVIDER" {
+			provider = &settings[i]
+		}
+	}
+	if first == nil {
+		return // not the handler's app settings
+	}
+	if provider == nil {
+		report(first.Line, "the handler's app settings (%s, ...) lack IDENTITY_PROVIDER: the handler then takes the tenant for B2C whatever it is; set IDENTITY_PROVIDER to the template's identityProvider parameter", first.Name)
+		return
+	}
+	if len(provider.When) > 0 {
+		report(provider.Line, "IDENTITY_PROVIDER is set under a condition (%s): set it for every kind of tenant", provider.When[0].Test.Text)
+	}
+	// What IDENTITY_PROVIDER says: a parameter, or one kind for good.
+	param := ""
+	switch v := t.resolveVar(provider.Value); {
+	case v != nil && v.Type == "identifier" && t.param(v.Text) != nil:
+		param = v.Text
+		allowed := t.param(param).Decorators["allowed"]
+		var values []string
+		for _, a := range callArgs(allowed) {
+			for _, e := range a.Children {
+				if v, ok := stringValue(e); ok {
+					values = append(values, v)
+				}
+			}
+		}
+		slices.Sort(values)
+		if !slices.Equal(values, []string{"b2c", "external-id"}) {
+			report(provider.Line, "IDENTITY_PROVIDER comes from parameter %s, which must be @allowed(['b2c', 'external-id']): the handler refuses anything else at start-up", param)
+		}
+	case IsString(v, "b2c"):
+		return // a B2C-only template: its user flows are its own
+	case IsString(v, "external-id"):
+		// param stays "": a user-flow setting under no condition is set.
+	default:
+		report(provider.Line, "IDENTITY_PROVIDER is %s: make it a parameter (@allowed b2c, external-id) or one of 'b2c', 'external-id'", textOf(provider.Value))
+		return
+	}
+	for _, s := range settings {
+		if !slices.Contains(externalIDRefusedSettings, s.Name) {
+			continue
+		}
+		set, err := s.SetWhen(param, "external-id")
+		switch {
+		case err != nil:
+			report(s.Line, "%s: %v; set it for b2c only, in %s == 'b2c' ? { ... } : {}", s.Name, err, cmp.Or(param, "identityProvider"))
+		case set:
+			report(s.Line, "%s is set when IDENTITY_PROVIDER is external-id, whose user flow is attached to the app registration: the handler refuses to start; set it for b2c only, in %s == 'b2c' ? { ... } : {}", s.Name, cmp.Or(param, "identityProvider"))
 		}
 	}
 }

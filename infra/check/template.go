@@ -304,6 +304,21 @@ func (s *Set) Assignments(file string) (map[string]*Node, bool) {
 	return nil, false
 }
 
+// Outputs are the outputs the template named file declares, by name, with
+// their values.
+func (s *Set) Outputs(file string) (map[string]*Node, bool) {
+	for _, path := range s.order {
+		if t := s.files[path]; t.Name == file && !t.IsParams {
+			out := map[string]*Node{}
+			for _, o := range t.Outputs {
+				out[o.Name] = o.Value
+			}
+			return out, true
+		}
+	}
+	return nil, false
+}
+
 // ModuleParams are the parameters module symbol of the file named file is
 // passed, by name, with their values; ok reports whether the module exists.
 // A module deployed on a condition (if (...)) is reported with its

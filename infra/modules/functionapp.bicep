@@ -1,7 +1,8 @@
 // The Flex Consumption plan and the function app that runs the Go custom
 // handler, with exactly the app settings that the handler
-// (internal/config.Settings) and the Functions host read. The consistency
-// test in infra/ fails when this list and theirs drift apart.
+// (internal/config.Settings) and the Functions host read, for either kind
+// of tenant (identityProvider). The consistency test in infra/ fails when
+// this list and theirs drift apart, for b2c and for external-id.
 //
 // App settings live in a separate sites/config 'appsettings' resource
 // written after the site, because PUBLIC_BASE_URL is built from the site's
@@ -68,20 +69,36 @@ param zoneRedundant bool
 @description('Versionless URI of the B2C client secret in Key Vault.')
 param clientSecretUri string
 
+@description('IDENTITY_PROVIDER: b2c (Azure AD B2C) or external-id (Microsoft Entra External ID).')
+@allowed([
+  'b2c'
+  'external-id'
+])
+param identityProvider string
+
 @description('B2C_TENANT_NAME.')
 param b2cTenantName string
 
-@description('B2C_TENANT_HOST; empty: {tenant}.b2clogin.com.')
+@description('B2C_TENANT_HOST, the host serving the sign-in pages.')
 param b2cTenantHost string
 
-@description('B2C_SIGNUP_SIGNIN_POLICY.')
+@description('B2C_TENANT_ID, the tenant\'s GUID; required for external-id, optional for b2c.')
+param tenantId string
+
+@description('B2C_SIGNUP_SIGNIN_POLICY; set for b2c only.')
 param b2cSignUpSignInPolicy string
 
-@description('B2C_PROFILE_EDIT_POLICY; empty hides Edit profile.')
+@description('B2C_PROFILE_EDIT_POLICY; empty hides Edit profile; set for b2c only.')
 param b2cProfileEditPolicy string
 
-@description('B2C_PASSWORD_RESET_POLICY; empty when the sign-in flow embeds password reset.')
+@description('B2C_PASSWORD_RESET_POLICY; empty when the sign-in flow embeds password reset; set for b2c only.')
 param b2cPasswordResetPolicy string
+
+@description('B2C_POLICY_CLAIM: tfp, acr, none, or empty for either; set for b2c only.')
+param b2cPolicyClaim string
+
+@description('POST_LOGOUT_REDIRECT_URI; empty: PUBLIC_BASE_URL plus /.')
+param postLogoutRedirectUri string
 
 @description('B2C_CLIENT_ID.')
 param b2cClientId string
@@ -211,10 +228,25 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
 
 var defaultOrigin = 'https://${site.properties.defaultHostName}'
 
+// Where sign-out returns: the handler's own default (PUBLIC_BASE_URL + /)
+// written out, so that the app setting and the output naming the URI to
+// register agree.
+var postLogoutUri = empty(postLogoutRedirectUri) ? '${empty(publicBaseUrl) ? defaultOrigin : publicBaseUrl}/' : postLogoutRedirectUri
+
+// The user flows are B2C's: an External ID tenant attaches its one user flow
+// to the app registration, and the handler refuses a policy setting there
+// (auth.ConfigFromEnv). So these are set for b2c only.
+var b2cOnlySettings = identityProvider == 'b2c' ? {
+  B2C_SIGNUP_SIGNIN_POLICY: b2cSignUpSignInPolicy
+  B2C_PROFILE_EDIT_POLICY: b2cProfileEditPolicy
+  B2C_PASSWORD_RESET_POLICY: b2cPasswordResetPolicy
+  B2C_POLICY_CLAIM: b2cPolicyClaim
+} : {}
+
 resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: site
   name: 'appsettings'
-  properties: {
+  properties: union({
     // Read by the Functions host.
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'
@@ -224,15 +256,15 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     AzureWebJobsDisableHomepage: 'true'
     SWEEP_SCHEDULE: sweepSchedule
 
-    // Read by the handler (internal/config).
+    // Read by the handler (internal/config), for both kinds of tenant.
+    IDENTITY_PROVIDER: identityProvider
     B2C_TENANT_NAME: b2cTenantName
     B2C_TENANT_HOST: b2cTenantHost
-    B2C_SIGNUP_SIGNIN_POLICY: b2cSignUpSignInPolicy
-    B2C_PROFILE_EDIT_POLICY: b2cProfileEditPolicy
-    B2C_PASSWORD_RESET_POLICY: b2cPasswordResetPolicy
+    B2C_TENANT_ID: tenantId
     B2C_CLIENT_ID: b2cClientId
     B2C_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${clientSecretUri})'
     PUBLIC_BASE_URL: empty(publicBaseUrl) ? defaultOrigin : publicBaseUrl
+    POST_LOGOUT_REDIRECT_URI: postLogoutUri
     API_ENDPOINT: apiEndpoint
     API_SCOPES: apiScopes
     SESSION_TABLE_ENDPOINT: storageTableEndpoint
@@ -241,7 +273,7 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     SESSION_IDLE_TIMEOUT: sessionIdleTimeout
     SESSION_ABSOLUTE_TIMEOUT: sessionAbsoluteTimeout
     LOG_LEVEL: logLevel
-  }
+  }, b2cOnlySettings)
 }
 
 @description('Name of the function app.')
@@ -252,3 +284,6 @@ output defaultHostName string = site.properties.defaultHostName
 
 @description('The public origin the app builds its redirect URIs from (PUBLIC_BASE_URL).')
 output publicBaseUrl string = empty(publicBaseUrl) ? defaultOrigin : publicBaseUrl
+
+@description('Where sign-out returns (POST_LOGOUT_REDIRECT_URI): register it as a redirect URI of the app.')
+output postLogoutRedirectUri string = postLogoutUri
