@@ -159,7 +159,11 @@ func LocalPath(p string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
-	return u.RequestURI()
+	// Escaping can make a path host-relative again: "/%2F " is "//%20".
+	if out := u.RequestURI(); !strings.HasPrefix(out, "//") && !strings.HasPrefix(out, "/\\") {
+		return out
+	}
+	return "/"
 }
 
 func setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
@@ -171,12 +175,19 @@ func setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) 
 
 func clearCookie(w http.ResponseWriter, name string) { setCookie(w, name, "", -time.Second) }
 
-// tokenScopes are the resource scopes asked for: the API's, or the app's
-// own client ID, B2C's convention for a sign-in-only app, without which B2C
-// returns no access token and MSAL Go fails.
+// tokenScopes are the resource scopes asked for: the API's, or for a
+// sign-in-only app what brings an access token, without which MSAL Go
+// fails: B2C's convention, the app's own client ID.
 func (s *Service) tokenScopes() []string {
-	if len(s.cfg.Scopes) > 0 {
+	switch {
+	case len(s.cfg.Scopes) > 0:
 		return s.cfg.Scopes
+	case s.cfg.ExternalID:
+		// The identity platform takes a bare client ID for a Microsoft
+		// Graph permission and refuses it (AADSTS70011); the OpenID
+		// Connect scopes alone bring the access token MSAL requires, for
+		// the UserInfo endpoint ("Scopes and permissions").
+		return []string{"openid", "profile"}
 	}
 	return []string{s.cfg.ClientID}
 }

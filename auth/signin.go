@@ -230,7 +230,10 @@ func (s *Service) providerError(w http.ResponseWriter, r *http.Request, p pendin
 		// meta-refresh loop.
 		s.start(w, r, pending{Flow: b2c.NewFlow(s.cfg.PasswordResetPolicy), ReturnTo: p.ReturnTo, Purpose: purposeSignIn})
 		return nil
-	case b2cCode == codeCancelled, b2cCode == codeCancelledExternal:
+	case b2cCode == codeCancelled, b2cCode == codeCancelledExternal,
+		// External ID sends a cancel as a bare access_denied (the identity
+		// platform's "the user canceled the authentication").
+		s.cfg.ExternalID && code == "access_denied" && b2cCode == "":
 		http.Redirect(w, r, s.cfg.HomePath, http.StatusSeeOther)
 		return nil
 	}

@@ -12,6 +12,10 @@
 // of the same names (see the emulator package): B2C's rule for logout
 // redirects with id_token_hint, a custom domain served on a TLS listener of
 // its own, and the issuer form with the policy in it.
+//
+// -external-id runs a Microsoft Entra External ID tenant instead (the
+// emulator's Config.ExternalID) and prints the settings of the handler's
+// external-id provider; the three B2C settings above do not apply to it.
 package main
 
 import (
@@ -71,11 +75,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		customDomain = fs.String("custom-domain", "", "also serve every endpoint on https at this `host` name or IP address, e.g. 127.0.0.1, with a certificate of its own; discovery and issuers through it name it")
 		customAddr   = fs.String("custom-domain-addr", "", "listen address of the -custom-domain listener (default the address itself when it is an IP, else 127.0.0.1, on port 9444)")
 		issuerForm   = fs.String("issuer-form", "tenant-id", "issuer (iss) claim: tenant-id for https://host/{tenant ID}/v2.0/, or tfp for https://host/tfp/{tenant ID}/{policy}/v2.0/")
+		externalID   = fs.Bool("external-id", false, "run a Microsoft Entra External ID tenant instead of a B2C one: authorities https://localhost:PORT/{tenant ID} and /{tenant}.onmicrosoft.com, issuer https://127.0.0.1:PORT/{tenant ID}/v2.0, one user flow, AADSTS errors")
 	)
 	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
 		return err
+	}
+	if *externalID {
+		var b2cOnly []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "strict-logout", "custom-domain", "custom-domain-addr", "issuer-form":
+				b2cOnly = append(b2cOnly, "-"+f.Name)
+			}
+		})
+		if len(b2cOnly) > 0 {
+			return fmt.Errorf("b2c-emulator: %s apply to B2C tenants, not with -external-id", strings.Join(b2cOnly, ", "))
+		}
+		return runExternalID(ctx, externalIDOptions{
+			tenant: *tenant, tlsAddr: *tlsAddr, browserAddr: *browserAddr, apiAddr: *apiAddr, caOut: *caOut,
+			clientID: *clientID, clientSecret: *clientSecret, redirectURI: *redirectURI, atLifetime: *atLifetime,
+		}, stdout)
 	}
 	var form emulator.IssuerForm
 	switch *issuerForm {

@@ -50,6 +50,8 @@ type appOptions struct {
 	tableCalls *callCounter
 	// env overrides the handler's settings; an empty value unsets one.
 	env map[string]string
+	// externalID makes the tenant a Microsoft Entra External ID one.
+	externalID bool
 	// emulator adjusts the emulator's configuration before it starts;
 	// beforeRun the handler's settings once the emulator runs.
 	emulator  func(*emulator.Config)
@@ -126,6 +128,11 @@ func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, m
 		RefreshTokenReuseDetection: o.reuseDetection,
 		StrictLogout:               true,
 	}
+	if o.externalID {
+		// One user flow, attached to the app; APIs by api:// URI.
+		cfg.ExternalID, cfg.Policies = true, nil
+		cfg.APIs[0].AppIDURI = "api://" + cfg.APIs[0].ClientID
+	}
 	if o.emulator != nil {
 		o.emulator(&cfg)
 	}
@@ -154,8 +161,24 @@ func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, m
 	if o.noResetPolicy {
 		delete(env, "B2C_PASSWORD_RESET_POLICY")
 	}
+	if o.externalID {
+		env["IDENTITY_PROVIDER"] = "external-id"
+		env["B2C_TENANT_ID"] = emu.TenantID()
+		env["API_SCOPES"] = cfg.APIs[0].AppIDURI + "/tasks.read"
+		delete(env, "B2C_SIGNUP_SIGNIN_POLICY")
+		delete(env, "B2C_PROFILE_EDIT_POLICY")
+		delete(env, "B2C_PASSWORD_RESET_POLICY")
+	}
 	return emu, env
 }
+
+// A tenantMode is one kind of tenant every end-to-end test runs against.
+type tenantMode struct {
+	name       string
+	externalID bool
+}
+
+var tenantModes = []tenantMode{{"B2C", false}, {"External ID", true}}
 
 // tableConnection is Azurite's connection string, through a counting proxy
 // when counter is set: the calls are counted on the wire.

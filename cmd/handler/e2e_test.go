@@ -72,9 +72,16 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // flag: home signed out → Sign in → emulator page → back signed in, claims
 // shown → reload → a page behind RequireSignIn → Logout → B2C end-session →
 // home signed out, and the session rows gone.
+// In both kinds of tenant, with the API call on the way.
 func TestBrowserSignInAndOut(t *testing.T) {
+	for _, mode := range tenantModes {
+		t.Run(mode.name, func(t *testing.T) { browserSignInAndOut(t, mode) })
+	}
+}
+
+func browserSignInAndOut(t *testing.T, mode tenantMode) {
 	start := time.Now()
-	app := startApp(t, appOptions{})
+	app := startApp(t, appOptions{externalID: mode.externalID})
 	ctx := testenv.Browser(t)
 	defer screenshot(t, ctx, "sign-in-and-out")
 
@@ -87,8 +94,10 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	if got := text(t, ctx, "welcome"); got != "Welcome, Alice Example" {
 		t.Fatalf("after sign-in: %q", got)
 	}
-	if claims := text(t, ctx, "claims"); !strings.Contains(claims, `"emails": [`) || !strings.Contains(claims, alice.Email) {
-		t.Fatalf("claims shown:\n%s", claims)
+	// B2C's emails claim; External ID's tenant ID and email.
+	wantClaim := map[bool]string{false: `"emails": [`, true: `"tid": "` + app.Emu.TenantID() + `"`}[mode.externalID]
+	if claims := text(t, ctx, "claims"); !strings.Contains(claims, wantClaim) || !strings.Contains(claims, alice.Email) {
+		t.Fatalf("claims shown, want %s and %s:\n%s", wantClaim, alice.Email, claims)
 	}
 	if loc := location(t, ctx); loc != app.URL+"/" {
 		t.Fatalf("after the callback the address bar shows %q, want the clean %q", loc, app.URL+"/")
@@ -103,6 +112,11 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	navigate(t, ctx, app.URL+"/private")
 	if got := text(t, ctx, "private-name"); got != "Alice Example" {
 		t.Fatalf("/private: %q", got)
+	}
+	navigate(t, ctx, app.URL+"/")
+	click(t, ctx, "call-api")
+	if got := text(t, ctx, "api-result"); !strings.Contains(got, alice.ObjectID) {
+		t.Fatalf("the API call shows:\n%s", got)
 	}
 
 	signOut(t, ctx)
@@ -128,7 +142,13 @@ func TestBrowserSignInAndOut(t *testing.T) {
 // Login CSRF: an attacker's callback URL, opened in the victim's browser,
 // must not sign the victim in as the attacker.
 func TestBrowserRejectsForeignCallback(t *testing.T) {
-	app := startApp(t, appOptions{})
+	for _, mode := range tenantModes {
+		t.Run(mode.name, func(t *testing.T) { browserRejectsForeignCallback(t, mode) })
+	}
+}
+
+func browserRejectsForeignCallback(t *testing.T, mode tenantMode) {
+	app := startApp(t, appOptions{externalID: mode.externalID})
 	attacker := newClient(t)
 	action, tx := startSignIn(t, attacker, app.URL+"/login")
 	cb := emulatorAnswer(t, attacker, action, tx, url.Values{"action": {"user"}, "user": {bob.ObjectID}})

@@ -46,11 +46,17 @@ const (
 func TestManagedIdentityReachesTableStorage(t *testing.T) {
 	bin := buildHandler(t)
 	az := testenv.NewOAuthAzurite(t)
+	for _, mode := range tenantModes {
+		t.Run(mode.name, func(t *testing.T) { managedIdentityReachesTableStorage(t, bin, az, mode) })
+	}
+}
+
+func managedIdentityReachesTableStorage(t *testing.T, bin string, az *testenv.OAuthAzurite, mode tenantMode) {
 
 	t.Run("sign in and out", func(t *testing.T) {
 		logStart := len(az.DebugLog(t))
 		id := newIdentityEndpoint(t, "")
-		app, tableName := startHandlerProcess(t, bin, az, id)
+		app, tableName := startHandlerProcess(t, bin, az, id, mode)
 		table := az.Table(t, tableName)
 		// Nobody else creates the table: the handler does, with its token.
 		az.WaitForTable(t, table)
@@ -99,7 +105,7 @@ func TestManagedIdentityReachesTableStorage(t *testing.T) {
 	t.Run("token for another audience", func(t *testing.T) {
 		logStart := len(az.DebugLog(t))
 		id := newIdentityEndpoint(t, "https://vault.azure.net")
-		app, _ := startHandlerProcess(t, bin, az, id)
+		app, _ := startHandlerProcess(t, bin, az, id, mode)
 
 		// Starting a sign-in writes nothing; its callback is refused.
 		c := newClient(t)
@@ -161,11 +167,11 @@ func buildHandler(t *testing.T) string {
 // identity from id, and the emulator settings startApp uses. Its
 // environment is only what it is given: no variable of the developer's
 // can pick another credential source.
-func startHandlerProcess(t *testing.T, bin string, az *testenv.OAuthAzurite, id *identityEndpoint) (app *testApp, tableName string) {
+func startHandlerProcess(t *testing.T, bin string, az *testenv.OAuthAzurite, id *identityEndpoint, mode tenantMode) (app *testApp, tableName string) {
 	t.Helper()
 	port := testenv.FreePort(t)
 	base := fmt.Sprintf("http://localhost:%d", port)
-	emu, env := startEmulator(t, appOptions{}, base)
+	emu, env := startEmulator(t, appOptions{externalID: mode.externalID}, base)
 	tableName = fmt.Sprintf("sessions%d", time.Now().UnixNano()%1e9)
 	env["SESSION_TABLE_ENDPOINT"] = az.Endpoint()
 	env["SESSION_TABLE_NAME"] = tableName

@@ -119,7 +119,13 @@ func TestNoOpenRedirect(t *testing.T) {
 // Each bad callback gets a 4xx page that says what happened, and never a
 // session.
 func TestCallbackRejects(t *testing.T) {
-	app := startApp(t, appOptions{})
+	for _, mode := range tenantModes {
+		t.Run(mode.name, func(t *testing.T) { callbackRejects(t, mode) })
+	}
+}
+
+func callbackRejects(t *testing.T, mode tenantMode) {
+	app := startApp(t, appOptions{externalID: mode.externalID})
 	tests := []struct {
 		name      string
 		callback  func(t *testing.T, c *http.Client) string

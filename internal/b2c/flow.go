@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +68,7 @@ func (c *Client) AuthCodeURL(ctx context.Context, f Flow, state, redirectURI str
 		// for these scopes ("ID token claims reference").
 		scopes = append(scopes, "profile", "email")
 	}
+	scopes = distinct(scopes)
 	raw, err := cl.AuthCodeURL(ctx, c.clientID, redirectURI, scopes)
 	if err != nil {
 		return "", fmt.Errorf("b2c: authorize URL for %q: %w: %v", f.Policy, ErrMisconfigured, err)
@@ -85,6 +87,17 @@ func (c *Client) AuthCodeURL(ctx context.Context, f Flow, state, redirectURI str
 	q.Set("response_mode", "query")
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// distinct is list without repeats, in its order.
+func distinct(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Result is a completed sign-in.

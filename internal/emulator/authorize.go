@@ -152,10 +152,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, p Policy) {
 	}
 	s.mu.Unlock()
 	if !ok {
+		if s.cfg.ExternalID {
+			// reference-error-codes.md: "AADSTS50089 | Authentication failed
+			// due to flow token expired."
+			s.messagePage(w, http.StatusBadRequest, p, externalIDErrorHeading, "AADSTS50089: Authentication failed due to flow token expired.")
+			return
+		}
 		s.messagePage(w, http.StatusBadRequest, p, "Session expired", "AADB2C90046: We are having trouble loading your current state. You might want to try starting your session over from the beginning.")
 		return
 	}
 	switch action := f.Get("action"); {
+	case action == "cancel" && s.cfg.ExternalID:
+		s.finishError(w, r, tx, pa, externalIDCancelled())
 	case action == "cancel":
 		s.finishError(w, r, tx, pa, s.b2cError("access_denied", "AADB2C90091: The user has cancelled entering self-asserted information."))
 	case action == "forgot" && p.Kind == SignUpSignIn:
@@ -256,7 +264,7 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, tx string, pa pe
 		},
 		redirectURI: pa.redirectURI,
 		challenge:   pa.challenge,
-		expires:     now.Add(codeLifetime),
+		expires:     now.Add(s.codeTTL()),
 	}
 	s.recordLocked(code)
 	s.mu.Unlock()
@@ -273,6 +281,9 @@ func (s *Server) finishError(w http.ResponseWriter, r *http.Request, tx string, 
 
 func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, redirectURI, state string, e *oauthError) {
 	v := url.Values{"error": {e.Code}, "error_description": {e.Description}}
+	if e.URI != "" {
+		v.Set("error_uri", e.URI)
+	}
 	if state != "" {
 		v.Set("state", state)
 	}
@@ -335,6 +346,7 @@ func (s *Server) signUp(name, email, password string) (User, string) {
 // page is what the templates in pages.html show.
 type page struct {
 	name    string // of the template
+	Product string // named in the banner
 	Title   string
 	Heading string
 	Tenant  string
@@ -347,25 +359,47 @@ type page struct {
 	Forgot  bool
 	Error   string
 	Message string
+
+	ForgotLabel, SignUpLabel string
 }
+
+// The words of the pages: B2C's, and External ID's ("Forgot password?",
+// how-to-enable-password-reset-customers.md, Test self-service password reset).
+const (
+	b2cProduct        = "Azure AD B2C"
+	externalIDProduct = "Microsoft Entra External ID"
+	b2cForgot         = "Forgot your password?"
+	externalIDForgot  = "Forgot password?"
+	b2cSignUp         = "Don't have an account? Sign up now"
+	externalIDSignUp  = "No account? Create one"
+)
 
 var headings = map[string]string{"login": "Sign in", "reset": "Reset your password", "profile": "Edit your profile"}
 
 // newPage prepares the page of one step of a flow: "login", "reset" or "profile".
 func (s *Server) newPage(p Policy, tx, name string) page {
 	signUpSignIn := name == "login" && p.offersSignUp()
-	return page{
-		name:    name,
-		Title:   headings[name] + " - " + p.Name,
-		Heading: headings[name],
-		Tenant:  s.tenantDomain,
-		Policy:  p.Name,
-		Action:  "/" + s.tenantDomain + "/" + strings.ToLower(p.Name) + "/login",
-		TX:      tx,
-		Users:   s.Users(),
-		SignUp:  signUpSignIn,
-		Forgot:  signUpSignIn,
+	pg := page{
+		name:        name,
+		Product:     b2cProduct,
+		Title:       headings[name] + " - " + p.Name,
+		Heading:     headings[name],
+		Tenant:      s.tenantDomain,
+		Policy:      p.Name,
+		Action:      "/" + s.tenantDomain + "/" + strings.ToLower(p.Name) + "/login",
+		TX:          tx,
+		Users:       s.Users(),
+		SignUp:      signUpSignIn,
+		Forgot:      signUpSignIn,
+		ForgotLabel: b2cForgot,
+		SignUpLabel: b2cSignUp,
 	}
+	if s.cfg.ExternalID {
+		// No policy segment: the user flow is the application's.
+		pg.Product, pg.ForgotLabel, pg.SignUpLabel = externalIDProduct, externalIDForgot, externalIDSignUp
+		pg.Action = "/" + s.tenantDomain + "/login"
+	}
+	return pg
 }
 
 func (s *Server) renderLoginError(w http.ResponseWriter, p Policy, tx, msg string) {
@@ -375,7 +409,11 @@ func (s *Server) renderLoginError(w http.ResponseWriter, p Policy, tx, msg strin
 }
 
 func (s *Server) messagePage(w http.ResponseWriter, status int, p Policy, heading, msg string) {
-	s.render(w, status, page{name: "message", Title: heading + " - " + p.Name, Heading: heading, Tenant: s.tenantDomain, Policy: p.Name, Message: msg})
+	product := b2cProduct
+	if s.cfg.ExternalID {
+		product = externalIDProduct
+	}
+	s.render(w, status, page{name: "message", Product: product, Title: heading + " - " + p.Name, Heading: heading, Tenant: s.tenantDomain, Policy: p.Name, Message: msg})
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, data page) {

@@ -31,6 +31,12 @@
 //   - logout, and with Config.StrictLogout the rule for a logout with
 //     id_token_hint (openid-connect.md, Secure your logout redirect).
 //
+// With Config.ExternalID it is a Microsoft Entra External ID tenant instead
+// (externalid.go; shapes in testdata/externalid/): v2.0 endpoints under
+// /{tenant ID}/ and /{tenant}.onmicrosoft.com/ with no policy, one user flow,
+// the issuer on the tenant-ID host (127.0.0.1:PORT, the TLS listener's other
+// name), tokens of the identity platform and AADSTS errors.
+//
 // Not reproduced, on purpose: single sign-on sessions (every authorize
 // request shows a page, and prompt=none always answers login_required),
 // response modes other than query, the implicit and hybrid flows, PKCE
@@ -174,7 +180,8 @@ type Config struct {
 	// registered for the application the hint was issued to, "otherwise an
 	// error message is displayed and the user is not redirected"
 	// (openid-connect.md, "Secure your logout redirect"); and an expired hint
-	// is refused with the error code error-codes.md lists for it.
+	// is refused with the error code error-codes.md lists for it. External ID
+	// mode has a rule of its own and ignores this one (externalid_logout.go).
 	StrictLogout bool
 
 	// CustomDomain is a second host name, such as "127.0.0.1", that serves the
@@ -188,7 +195,17 @@ type Config struct {
 	// to the loopback address themselves).
 	CustomDomainAddr string
 
-	// Listen addresses; default "127.0.0.1:0" each.
+	// ExternalID makes the tenant a Microsoft Entra External ID tenant
+	// instead of a B2C one: authorities https://{host}/{tenant ID} and
+	// https://{host}/{tenant}.onmicrosoft.com with no policy segment; one
+	// sign-up/sign-in user flow attached to the application (the first Policy of
+	// kind SignUpSignInWithReset, or implicitly one when Policies is empty),
+	// password reset inside it; no profile-edit flow; ID and access tokens with
+	// tid and without tfp/acr; errors as AADSTS codes.
+	ExternalID bool
+
+	// Listen addresses; default "127.0.0.1:0" each. In External ID mode the
+	// TLS listener must be reachable as 127.0.0.1, the host of the issuer.
 	TLSAddr, BrowserAddr, APIAddr string
 
 	Logger *slog.Logger // default discards
@@ -211,6 +228,8 @@ type Server struct {
 	tenantDomain string
 	caPEM        []byte
 	tlsHost      string // localhost:PORT
+	tlsIPHost    string // 127.0.0.1:PORT, the External ID issuer's host
+	flow         Policy // External ID mode: the application's user flow
 	browserURL   string // http://localhost:PORT
 	apiURL       string // http://127.0.0.1:PORT/
 	customHost   string // CustomDomain:PORT, "" without one
@@ -296,6 +315,7 @@ func Start(cfg Config) (*Server, error) {
 		lns = append(lns, ln)
 	}
 	s.tlsHost = "localhost:" + port(lns[0])
+	s.tlsIPHost = "127.0.0.1:" + port(lns[0])
 	s.browserURL = "http://localhost:" + port(lns[1])
 	s.apiURL = "http://127.0.0.1:" + port(lns[2]) + "/"
 	if cfg.CustomDomain != "" {
@@ -313,11 +333,15 @@ func Start(cfg Config) (*Server, error) {
 		mux.Handle("GET /{tenant}/{policy}/oauth2/v2.0/logout", s.policyRoute("logout", s.logout))
 	}
 	tlsMux := http.NewServeMux()
-	oauthRoutes(tlsMux)
-	tlsMux.HandleFunc("/", notFound)
-
 	browserMux := http.NewServeMux()
-	browserRoutes(browserMux)
+	if cfg.ExternalID {
+		s.flow = externalIDFlow(cfg.Policies)
+		s.externalIDRoutes(tlsMux, browserMux)
+	} else {
+		oauthRoutes(tlsMux)
+		browserRoutes(browserMux)
+	}
+	tlsMux.HandleFunc("/", notFound)
 	browserMux.HandleFunc("/", notFound)
 
 	apiMux := http.NewServeMux()
@@ -346,7 +370,11 @@ func Start(cfg Config) (*Server, error) {
 		s.servers = append(s.servers, customSrv)
 		go s.serve(func() error { return customSrv.ServeTLS(lns[3], "", "") })
 	}
-	s.log.Info("b2c emulator started", "authority", s.Authority("{policy}"), "browser", s.browserURL, "api", s.apiURL, "custom_domain", s.customHost)
+	if cfg.ExternalID {
+		s.log.Info("b2c emulator started in External ID mode", "authority", s.ExternalIDAuthority(false), "issuer", s.ExternalIDIssuer(), "browser", s.browserURL, "api", s.apiURL)
+	} else {
+		s.log.Info("b2c emulator started", "authority", s.Authority("{policy}"), "browser", s.browserURL, "api", s.apiURL, "custom_domain", s.customHost)
+	}
 	return s, nil
 }
 
@@ -372,6 +400,14 @@ func withDefaults(cfg Config) (Config, error) {
 			}
 		}
 	}
+	if cfg.ExternalID {
+		if len(cfg.Policies) > 0 && !slices.ContainsFunc(cfg.Policies, func(p Policy) bool { return p.Kind == SignUpSignInWithReset }) {
+			return cfg, errors.New("emulator: External ID mode needs a Policy of kind SignUpSignInWithReset, or no Policies")
+		}
+		if cfg.CustomDomain != "" {
+			return cfg, errors.New("emulator: CustomDomain is not supported in External ID mode")
+		}
+	}
 	if cfg.TenantID == "" {
 		cfg.TenantID = newUUID()
 	}
@@ -383,6 +419,10 @@ func withDefaults(cfg Config) (Config, error) {
 	}
 	if cfg.RefreshTokenLifetime == 0 {
 		cfg.RefreshTokenLifetime = 14 * 24 * time.Hour
+		if cfg.ExternalID {
+			// "90 days for all other scenarios" (refresh-tokens.md, Token lifetime).
+			cfg.RefreshTokenLifetime = 90 * 24 * time.Hour
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -424,7 +464,8 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// Authority is the MSAL authority of a policy, on the TLS listener.
+// Authority is the MSAL authority of a policy, on the TLS listener. External
+// ID tenants have no policy: see ExternalIDAuthority.
 func (s *Server) Authority(policy string) string {
 	return "https://" + s.tlsHost + "/" + s.tenantDomain + "/" + policy
 }
@@ -450,7 +491,8 @@ func (s *Server) Issuer() string {
 
 // SetIssuerForm switches the issuer the tenant puts in tokens and discovery,
 // as the portal's "Issuer (iss) claim" setting does (tokens-overview.md).
-// Tokens issued before keep theirs.
+// Tokens issued before keep theirs. B2C only: an External ID tenant has one
+// issuer, ExternalIDIssuer.
 func (s *Server) SetIssuerForm(f IssuerForm) { s.issuerForm.Store(int32(f)) }
 
 // PolicyIssuer is the iss of the tokens of a policy issued through host (a
@@ -467,8 +509,11 @@ func (s *Server) issuer(f IssuerForm, host, policy string) string {
 }
 
 // knownIssuer reports whether iss is one the emulator issues, in either form,
-// through either TLS host.
+// through either TLS host, or in External ID mode its one issuer.
 func (s *Server) knownIssuer(iss string) bool {
+	if s.cfg.ExternalID {
+		return iss == s.ExternalIDIssuer()
+	}
 	for _, host := range []string{s.tlsHost, s.customHost} {
 		if host == "" {
 			continue
@@ -672,10 +717,19 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusNotFound, oauthError{Code: "not_found", Description: "No such endpoint."})
 }
 
-// oauthError is an OAuth error response body (RFC 6749 §5.2).
+// oauthError is an OAuth error response body (RFC 6749 §5.2). B2C sends
+// error and error_description only; the fields after them are the identity
+// platform's (reference-error-codes.md, Handling error codes in your
+// application), set by aadstsError in External ID mode.
 type oauthError struct {
-	Code        string `json:"error"`
-	Description string `json:"error_description"`
+	Code          string `json:"error"`
+	Description   string `json:"error_description"`
+	Codes         []int  `json:"error_codes,omitempty"`
+	Timestamp     string `json:"timestamp,omitempty"`
+	TraceID       string `json:"trace_id,omitempty"`
+	CorrelationID string `json:"correlation_id,omitempty"`
+	URI           string `json:"error_uri,omitempty"`
+	SubError      string `json:"suberror,omitempty"`
 }
 
 // b2cError formats a B2C error description: the AADB2C message followed,

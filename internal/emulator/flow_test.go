@@ -51,6 +51,15 @@ func (f *flow) throughCustomDomain() *flow {
 	return f
 }
 
+// path is the path of the endpoints of policy: /{tenant}/{policy}, or in
+// External ID mode, which has no policy segment, /{tenant}.
+func (f *flow) path(policy string) string {
+	if f.s.cfg.ExternalID {
+		return "/" + f.tenant
+	}
+	return "/" + f.tenant + "/" + policy
+}
+
 func (f *flow) get(u string) (*http.Response, string) {
 	f.t.Helper()
 	resp, err := f.http.Get(u)
@@ -75,7 +84,7 @@ func (f *flow) authorize(policy, scope, nonce, state string) (*http.Response, st
 		"scope": {scope}, "state": {state}, "nonce": {nonce},
 		"code_challenge": {s256(verifier)}, "code_challenge_method": {"S256"},
 	}
-	resp, page := f.get(f.pages + "/" + f.tenant + "/" + policy + "/oauth2/v2.0/authorize?" + v.Encode())
+	resp, page := f.get(f.pages + f.path(policy) + "/oauth2/v2.0/authorize?" + v.Encode())
 	return resp, page, verifier
 }
 
@@ -149,7 +158,7 @@ func (f *flow) signIn(policy, scope, nonce string, user User) (string, string) {
 // post calls the token endpoint of policy and decodes the JSON answer.
 func (f *flow) post(policy string, form url.Values) (int, map[string]any) {
 	f.t.Helper()
-	resp, err := f.http.PostForm("https://"+f.oauth+"/"+f.tenant+"/"+policy+"/oauth2/v2.0/token", form)
+	resp, err := f.http.PostForm("https://"+f.oauth+f.path(policy)+"/oauth2/v2.0/token", form)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -201,5 +210,5 @@ func (f *flow) getJSON(u string) (int, map[string]any) {
 // OAuth host.
 func (f *flow) discovery(policy string) (int, map[string]any) {
 	f.t.Helper()
-	return f.getJSON("https://" + f.oauth + "/" + f.tenant + "/" + policy + "/v2.0/.well-known/openid-configuration")
+	return f.getJSON("https://" + f.oauth + f.path(policy) + "/v2.0/.well-known/openid-configuration")
 }

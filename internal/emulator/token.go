@@ -17,9 +17,23 @@ import (
 
 const codeLifetime = 5 * time.Minute
 
+// externalIDCodeLifetime: "Authorization codes are short lived. Typically,
+// they expire after about 10 minutes." (v2-oauth2-auth-code-flow.md,
+// Successful response).
+const externalIDCodeLifetime = 10 * time.Minute
+
+// codeTTL is how long an authorization code of the tenant stays redeemable.
+func (s *Server) codeTTL() time.Duration {
+	if s.cfg.ExternalID {
+		return externalIDCodeLifetime
+	}
+	return codeLifetime
+}
+
 // scopes is a parsed scope parameter.
 type scopes struct {
 	openid, offline bool
+	profile, email  bool     // External ID: the OIDC scopes that add claims
 	audience        string   // aud of the access token: an API's ClientID or the client's own ID; "" for none
 	scp             []string // short API scopes, for the scp claim
 	resource        []string // the resource scopes as requested, echoed in the response
@@ -194,11 +208,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, p Policy) {
 
 // brokenBody is resp with expires_in turned into an object, which MSAL Go
 // cannot decode; its error then quotes the whole body.
-func brokenBody(resp tokenResponse) map[string]any {
+func brokenBody(resp any) map[string]any {
 	b, _ := json.Marshal(resp)
 	var m map[string]any
 	json.Unmarshal(b, &m)
-	m["expires_in"] = map[string]string{"seconds": resp.ExpiresIn}
+	m["expires_in"] = map[string]any{"seconds": m["expires_in"]}
 	return m
 }
 
