@@ -22,7 +22,7 @@ func TestLocalPath(t *testing.T) {
 		{"/ok\r\nSet-Cookie: x=y", "/"},
 		{"/%2F%2Fevil.example", "/%2F%2Fevil.example"}, // a local path, not a host
 		{"/%2F ", "/"},                                 // escaped anew it would be "//%20"
-		{"/%2Fevil.example%20", "/"},                   // and this "//evil.example%20"
+		{"/%2Fevil.example%20", "/%2Fevil.example%20"}, // kept escaped: still local
 	}
 	for _, tt := range tests {
 		if got := auth.LocalPath(tt.in); got != tt.want {
