@@ -250,3 +250,49 @@ func trustingClient(t *testing.T, emu *emulator.Server) *http.Client {
 	c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
 	return c
 }
+
+// External ID's own flows: the password reset inside sign-up/sign-in, a
+// cancel (a bare access_denied) back home, no profile editing, and a
+// sign-in-only app, which gets its access token for the OpenID Connect
+// scopes rather than B2C's client-ID convention.
+func TestExternalIDFlows(t *testing.T) {
+	t.Run("password reset inside the flow", func(t *testing.T) {
+		app := startApp(t, appOptions{externalID: true})
+		c := newClient(t)
+		action, tx := startSignIn(t, c, app.URL+"/login")
+		if page := do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"forgot"}}); page.Status != 200 {
+			t.Fatalf("reset page: %d\n%s", page.Status, page.Body)
+		}
+		if r := do(t, c, "GET", emulatorAnswer(t, c, action, tx, url.Values{"action": {"reset"}, "user": {alice.ObjectID}}), nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("callback after the reset: %d\n%s", r.Status, r.Body)
+		}
+		if r := graphcall(t, app, c); r.Status != 200 {
+			t.Fatalf("/graphcall after the reset: %d", r.Status)
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		app := startApp(t, appOptions{externalID: true})
+		c := newClient(t)
+		action, tx := startSignIn(t, c, app.URL+"/login")
+		r := do(t, c, "GET", emulatorAnswer(t, c, action, tx, url.Values{"action": {"cancel"}}), nil)
+		if r.Status != http.StatusSeeOther || r.Location != app.URL+"/" {
+			t.Fatalf("cancel: %d %q, want home\n%s", r.Status, r.Location, r.Body)
+		}
+	})
+	t.Run("no profile editing", func(t *testing.T) {
+		app := startApp(t, appOptions{externalID: true})
+		c := newClient(t)
+		signIn(t, app, c, app.URL+"/login", alice)
+		if home := do(t, c, "GET", app.URL+"/", nil); strings.Contains(home.Body, `id="edit-profile"`) {
+			t.Fatal("the home page offers Edit profile, which External ID does not have")
+		}
+	})
+	t.Run("sign-in only", func(t *testing.T) {
+		app := startApp(t, appOptions{externalID: true, env: map[string]string{"API_ENDPOINT": "", "API_SCOPES": ""}})
+		c := newClient(t)
+		signIn(t, app, c, app.URL+"/login", alice)
+		if home := do(t, c, "GET", app.URL+"/", nil); !strings.Contains(home.Body, "Welcome, Alice Example") {
+			t.Fatalf("signed-in home: %d\n%s", home.Status, home.Body)
+		}
+	})
+}
