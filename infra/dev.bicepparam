@@ -6,7 +6,8 @@
 //   az deployment group create -g <group> -f infra/main.bicep -p infra/dev.bicepparam
 using 'main.bicep'
 
-param environmentName = 'dev'
+// azd passes its environment's name; the azd-env-name tag follows it.
+param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'dev')
 
 param b2cTenantName = readEnvironmentVariable('B2C_TENANT_NAME')
 param b2cTenantHost = readEnvironmentVariable('B2C_TENANT_HOST', '')
