@@ -276,8 +276,12 @@ func (d *doctor) checkFlow(ctx context.Context, f flow) (*metadata, result) {
 	switch {
 	case err != nil && status == 0:
 		return nil, failed(name, "check "+auth.EnvTenantHost+" (locally also "+auth.EnvCAFile+")", "%s unreachable: %v", doc, err)
-	case status == http.StatusNotFound || status >= 400 && status < 500:
-		return nil, failed(name, fixName, "the discovery document answered %d%s: the tenant has no such user flow", status, codeSuffix(body))
+	case status >= 400 && status < 500:
+		what := "the tenant has no such user flow"
+		if d.extID {
+			what = "no such tenant"
+		}
+		return nil, failed(name, fixName, "the discovery document answered %d%s: %s", status, codeSuffix(body), what)
 	case status != http.StatusOK:
 		return nil, failed(name, "try again; if it persists, check the service health of the tenant", "the discovery document answered %d", status)
 	case err != nil:
