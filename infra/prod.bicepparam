@@ -7,7 +7,8 @@
 //   az deployment group create -g <group> -f infra/main.bicep -p infra/prod.bicepparam
 using 'main.bicep'
 
-param environmentName = 'prod'
+// azd passes its environment's name; the azd-env-name tag follows it.
+param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'prod')
 
 // The kind of tenant: b2c (the default) or external-id. External ID needs
 // B2C_TENANT_ID and no policy: its user flow is attached to the app.

@@ -69,7 +69,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		caOut        = fs.String("ca-out", "b2c-emulator-ca.pem", "file to write the CA certificate to")
 		clientID     = fs.String("client-id", orEnv("B2C_CLIENT_ID", defaultClientID), "client ID of the app")
 		clientSecret = fs.String("client-secret", orEnv("B2C_CLIENT_SECRET", defaultClientSecret), "client secret of the app")
-		redirectURI  = fs.String("redirect-uri", "http://localhost:7071/getAToken", "redirect URI of the app")
 		atLifetime   = fs.Duration("access-token-lifetime", 0, "access token lifetime (default 1h); MSAL refreshes tokens expiring within 5m")
 		strictLogout = fs.Bool("strict-logout", false, "with an id_token_hint, follow post_logout_redirect_uri only when it is a redirect URI registered for the hint's app, and refuse an expired hint (B2C's \"Require ID Token in logout requests\")")
 		customDomain = fs.String("custom-domain", "", "also serve every endpoint on https at this `host` name or IP address, e.g. 127.0.0.1, with a certificate of its own; discovery and issuers through it name it")
@@ -77,6 +76,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		issuerForm   = fs.String("issuer-form", "tenant-id", "issuer (iss) claim: tenant-id for https://host/{tenant ID}/v2.0/, or tfp for https://host/tfp/{tenant ID}/{policy}/v2.0/")
 		externalID   = fs.Bool("external-id", false, "run a Microsoft Entra External ID tenant instead of a B2C one: authorities https://localhost:PORT/{tenant ID} and /{tenant}.onmicrosoft.com, issuer https://127.0.0.1:PORT/{tenant ID}/v2.0, one user flow, AADSTS errors")
 	)
+	// The post-logout URI is registered too, as the README's set-up steps
+	// say: B2C follows it after a sign-out with id_token_hint only then.
+	redirectURIs := []string{"http://localhost:7071/getAToken", "http://localhost:7071/"}
+	given := false
+	fs.Func("redirect-uri", "a redirect URI of the app; repeat it for each, the post-logout URI among them (default http://localhost:7071/getAToken and http://localhost:7071/)", func(v string) error {
+		if !given {
+			redirectURIs, given = nil, true
+		}
+		redirectURIs = append(redirectURIs, v)
+		return nil
+	})
 	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -125,7 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Tenant:   *tenant,
 		TenantID: tenantID,
 		Policies: policies,
-		Clients:  []emulator.Client{{ID: *clientID, Secret: *clientSecret, RedirectURIs: []string{*redirectURI}}},
+		Clients:  []emulator.Client{{ID: *clientID, Secret: *clientSecret, RedirectURIs: redirectURIs}},
 		Users: []emulator.User{
 			{ObjectID: "a11ce000-0000-4000-8000-000000000001", Email: "alice@example.com", Name: "Alice Example", GivenName: "Alice", FamilyName: "Example", Password: testPassword},
 			{ObjectID: "b0b00000-0000-4000-8000-000000000002", Email: "bob@example.com", Name: "Bob Example", GivenName: "Bob", FamilyName: "Example", Password: testPassword},

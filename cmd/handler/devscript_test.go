@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,13 +17,21 @@ import (
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
+// devRun is what scripts/dev printed: up to "The app runs at" when ready,
+// else all of it.
+type devRun struct {
+	ready  bool
+	output string
+}
+
 // devScript starts scripts/dev with ports of its own and its data in a
-// temporary folder, and returns its ports and a channel that gets "" when
-// it says the app runs, or all it printed when it ends first.
-func devScript(t *testing.T, ports map[string]int) <-chan string {
+// temporary folder, and returns its ports and a channel that gets what it
+// printed once it says the app runs, or when it ends first. env adds
+// settings of its own.
+func devScript(t *testing.T, ports map[string]int, env ...string) <-chan devRun {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "dev"))
-	cmd.Env = append(cmd.Environ(), "DEV_DIR="+t.TempDir())
+	cmd.Env = append(append(cmd.Environ(), "DEV_DIR="+t.TempDir()), env...)
 	for _, name := range []string{"PORT", "AZURITE_PORT", "EMULATOR_TLS_PORT", "EMULATOR_BROWSER_PORT", "EMULATOR_API_PORT"} {
 		if ports[name] == 0 {
 			ports[name] = testenv.FreePort(t)
@@ -41,29 +51,35 @@ func devScript(t *testing.T, ports map[string]int) <-chan string {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		cmd.Wait()
 	})
-	ready := make(chan string, 2)
+	ready := make(chan devRun, 2)
 	go func() {
 		var lines []string
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			lines = append(lines, sc.Text())
 			if strings.Contains(sc.Text(), "The app runs at") {
-				ready <- ""
+				ready <- devRun{ready: true, output: strings.Join(lines, "\n")}
 			}
 		}
-		ready <- strings.Join(lines, "\n")
+		ready <- devRun{output: strings.Join(lines, "\n")}
 	}()
 	return ready
 }
 
 // The README's first command: scripts/dev brings up Azurite, the emulator
-// and the handler, and says so only when a sign-in can start at once.
+// and the handler, and says so only when a sign-in can start at once and
+// doctor passed every check.
 func TestDevScript(t *testing.T) {
 	ports := map[string]int{}
 	select {
-	case output := <-devScript(t, ports):
-		if output != "" {
-			t.Fatalf("scripts/dev ended:\n%s", output)
+	case run := <-devScript(t, ports):
+		if !run.ready {
+			t.Fatalf("scripts/dev ended:\n%s", run.output)
+		}
+		for _, check := range []string{"✓ user flow B2C_1_signupsignin1:", "✓ client secret:", "✓ redirect URI ", "✓ post-logout URI ", "✓ API scopes:", "✓ session table sessions:"} {
+			if !strings.Contains(run.output, check) {
+				t.Errorf("doctor did not print %q before the app was said to run:\n%s", check, run.output)
+			}
 		}
 	case <-time.After(3 * time.Minute):
 		t.Fatal("scripts/dev did not print its URL within 3 minutes")
@@ -89,12 +105,43 @@ func TestDevScriptNamesWhatFailed(t *testing.T) {
 	defer taken.Close()
 	ports := map[string]int{"AZURITE_PORT": taken.Addr().(*net.TCPAddr).Port}
 	select {
-	case output := <-devScript(t, ports):
-		if output == "" {
+	case run := <-devScript(t, ports):
+		if run.ready {
 			t.Fatal("scripts/dev said the app runs with Azurite's port taken")
 		}
-		if !strings.Contains(output, "Azurite did not come up") {
-			t.Fatalf("scripts/dev did not name Azurite:\n%s", output)
+		if !strings.Contains(run.output, "Azurite did not come up") {
+			t.Fatalf("scripts/dev did not name Azurite:\n%s", run.output)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatal("scripts/dev neither failed nor finished within 3 minutes")
+	}
+}
+
+// A setting the tenant would refuse, though the handler starts and /readyz
+// answers: doctor's check fails, scripts/dev names it and does not claim
+// the app runs.
+func TestDevScriptStopsOnDoctor(t *testing.T) {
+	sample, err := os.ReadFile(filepath.Join(testenv.Root(t), "local.settings.sample.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var settings map[string]any
+	if err := json.Unmarshal(sample, &settings); err != nil {
+		t.Fatal(err)
+	}
+	settings["Values"].(map[string]any)["B2C_PROFILE_EDIT_POLICY"] = "B2C_1_nosuchflow"
+	file := filepath.Join(t.TempDir(), "local.settings.json")
+	b, _ := json.Marshal(settings)
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case run := <-devScript(t, map[string]int{}, "DEV_SETTINGS="+file):
+		if run.ready {
+			t.Fatalf("scripts/dev said the app runs with an unknown user flow:\n%s", run.output)
+		}
+		if !strings.Contains(run.output, "scripts/dev: doctor failed: user flow B2C_1_nosuchflow") {
+			t.Fatalf("scripts/dev did not name doctor's check:\n%s", run.output)
 		}
 	case <-time.After(3 * time.Minute):
 		t.Fatal("scripts/dev neither failed nor finished within 3 minutes")

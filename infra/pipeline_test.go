@@ -1,0 +1,128 @@
+package infra_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/b2c-functions-go/b2c-functions-go/infra/check"
+)
+
+// What the pipeline promises, beyond what actionlint checks (scripts/test
+// runs it): tests on push and pull request; Azure reached with OIDC only;
+// the parameter files given every variable they read, but never the B2C
+// secret; on main, deploy, publish, smoke requests and doctor.
+func TestPipeline(t *testing.T) {
+	root, err := check.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, ".github", "workflows", "ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	var wf workflow
+	if err := yaml.Unmarshal(raw, &wf); err != nil {
+		t.Fatal(err)
+	}
+	for _, event := range []string{"push", "pull_request"} {
+		if _, ok := wf.On[event]; !ok {
+			t.Errorf("the workflow does not run on %s", event)
+		}
+	}
+	if m := regexp.MustCompile(`secrets\.[A-Za-z_]+`).FindString(text); m != "" {
+		t.Errorf("the workflow reads %s: Azure is reached with OIDC, and the B2C secret stays in the vault", m)
+	}
+	if strings.Contains(text, "B2C_CLIENT_SECRET:") || wf.Env["B2C_CLIENT_SECRET_IN_VAULT"] != "true" {
+		t.Error("deployments must keep the vault's B2C secret (B2C_CLIENT_SECRET_IN_VAULT: \"true\", no B2C_CLIENT_SECRET)")
+	}
+
+	// Every variable a parameter file reads, but the secret and the
+	// one-off recovery switch.
+	reads := map[string]bool{}
+	for _, f := range []string{"dev.bicepparam", "prod.bicepparam"} {
+		b, err := os.ReadFile(filepath.Join(root, "infra", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`readEnvironmentVariable\('([A-Z0-9_]+)'`).FindAllStringSubmatch(string(b), -1) {
+			reads[m[1]] = true
+		}
+	}
+	given := strings.Fields(wf.Env["SETTINGS"])
+	for name := range reads {
+		switch name {
+		case "B2C_CLIENT_SECRET", "KEY_VAULT_RECOVER", "B2C_CLIENT_SECRET_IN_VAULT":
+			continue
+		}
+		if !slices.Contains(given, name) {
+			t.Errorf("a parameter file reads %s, which the pipeline's SETTINGS does not pass on", name)
+		}
+	}
+
+	test, ok := wf.Jobs["test"]
+	if !ok || test.If != "" || !slices.ContainsFunc(test.Steps, func(s step) bool { return strings.TrimSpace(s.Run) == "scripts/test" }) {
+		t.Error("no job runs scripts/test on every push and pull request")
+	}
+	runs := func(job string) string {
+		var all []string
+		for _, s := range wf.Jobs[job].Steps {
+			all = append(all, s.Run)
+		}
+		return strings.Join(all, "\n")
+	}
+	for job, want := range map[string][]string{
+		"preview": {"az bicep build", "az deployment group what-if"},
+		"deploy":  {"az deployment group create", "func azure functionapp publish", "--custom", "/healthz", "/readyz", "./cmd/doctor"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(runs(job), w) {
+				t.Errorf("job %s does not run %q", job, w)
+			}
+		}
+	}
+	if !strings.Contains(wf.Jobs["preview"].If, "pull_request") || !strings.Contains(wf.Jobs["deploy"].If, "refs/heads/main") {
+		t.Errorf("preview runs on pull requests (%q), deploy on main (%q)", wf.Jobs["preview"].If, wf.Jobs["deploy"].If)
+	}
+	for name, job := range wf.Jobs {
+		for _, s := range job.Steps {
+			if !strings.HasPrefix(s.Uses, "azure/login@") {
+				continue
+			}
+			if job.Permissions["id-token"] != "write" {
+				t.Errorf("job %s logs in to Azure without permissions id-token: write (OIDC)", name)
+			}
+			for _, in := range []string{"client-id", "tenant-id", "subscription-id"} {
+				if !strings.HasPrefix(s.With[in], "${{ vars.") {
+					t.Errorf("job %s: azure/login %s = %q, want a repository variable", name, in, s.With[in])
+				}
+			}
+			if _, has := s.With["creds"]; has {
+				t.Errorf("job %s: azure/login with creds, a stored secret", name)
+			}
+		}
+	}
+}
+
+// workflow is the part of a GitHub Actions workflow the test reads.
+type workflow struct {
+	On   map[string]any    `yaml:"on"`
+	Env  map[string]string `yaml:"env"`
+	Jobs map[string]struct {
+		If          string            `yaml:"if"`
+		Permissions map[string]string `yaml:"permissions"`
+		Steps       []step            `yaml:"steps"`
+	} `yaml:"jobs"`
+}
+
+type step struct {
+	Uses string            `yaml:"uses"`
+	With map[string]string `yaml:"with"`
+	Run  string            `yaml:"run"`
+}
