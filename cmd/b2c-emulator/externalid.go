@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +16,8 @@ import (
 // externalIDOptions are the flags -external-id uses.
 type externalIDOptions struct {
 	tenant, tlsAddr, browserAddr, apiAddr, caOut string
-	clientID, clientSecret, redirectURI          string
+	clientID, clientSecret                       string
+	redirectURIs                                 []string // the post-logout URI among them
 	atLifetime                                   time.Duration
 }
 
@@ -28,12 +28,7 @@ func runExternalID(ctx context.Context, o externalIDOptions, stdout io.Writer) e
 	// The identity platform follows post_logout_redirect_uri only when it is
 	// a redirect URI of the app, so the handler's default one, the origin of
 	// the redirect URI, is registered too.
-	redirects := []string{o.redirectURI}
-	if u, err := url.Parse(o.redirectURI); err == nil && u.Host != "" {
-		if home := u.Scheme + "://" + u.Host + "/"; home != o.redirectURI {
-			redirects = append(redirects, home)
-		}
-	}
+	redirects := o.redirectURIs
 	apiURI := "api://" + apiClientID
 	srv, err := emulator.Start(emulator.Config{
 		Tenant:     o.tenant,

@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		return runExternalID(ctx, externalIDOptions{
 			tenant: *tenant, tlsAddr: *tlsAddr, browserAddr: *browserAddr, apiAddr: *apiAddr, caOut: *caOut,
-			clientID: *clientID, clientSecret: *clientSecret, redirectURI: *redirectURI, atLifetime: *atLifetime,
+			clientID: *clientID, clientSecret: *clientSecret, redirectURIs: redirectURIs, atLifetime: *atLifetime,
 		}, stdout)
 	}
 	var form emulator.IssuerForm
