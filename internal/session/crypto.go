@@ -32,6 +32,11 @@ func parseSecret(v string) (secret, error) {
 		return s, errors.New("session: malformed secret")
 	}
 	copy(s[:], b)
+	// One spelling per secret: the decoder skips line breaks and ignores
+	// the last character's spare bits.
+	if s.String() != v {
+		return s, errors.New("session: malformed secret")
+	}
 	return s, nil
 }
 
