@@ -290,12 +290,12 @@ func (d *doctor) checkFlow(ctx context.Context, f flow) (*metadata, result) {
 		return nil, failed(name, "check "+auth.EnvTenantHost+": it must serve the tenant's user flows", "the discovery document lacks issuer, authorization_endpoint, token_endpoint or jwks_uri")
 	}
 	if !issuerAccepted(m.Issuer, d.host, d.cfg.TenantID, d.extID) {
-		want := "on " + d.host
 		if d.extID {
-			want += " or https://{tenant ID}.ciamlogin.com/{tenant ID}/v2.0"
+			return nil, failed(name, "check "+auth.EnvTenantID+": it must be the tenant's ID",
+				"issuer %s does not name tenant %s (https://{host}/{tenant ID}/v2.0)", m.Issuer, d.cfg.TenantID)
 		}
 		return nil, failed(name, "set "+auth.EnvTenantHost+" to the host the tenant's tokens name (a custom domain, or B2C_TENANT_ID for the tenant-ID form)",
-			"issuer %s is not %s, which MSAL refuses", m.Issuer, want)
+			"issuer %s is not on %s, which MSAL refuses", m.Issuer, d.host)
 	}
 	if m.EndSessionEndpoint == "" {
 		return nil, failed(name, "check "+auth.EnvTenantHost+": sign-out needs the user flow's end_session_endpoint", "the discovery document has no end_session_endpoint")
@@ -319,14 +319,23 @@ func issuerAccepted(issuer, host, tenantID string, extID bool) bool {
 	if err != nil || u.Scheme != "https" {
 		return false
 	}
-	if strings.EqualFold(u.Host, host) {
-		return true
+	if !extID {
+		return strings.EqualFold(u.Host, host)
 	}
-	if !extID || tenantID == "" {
-		return false
+	// External ID names the tenant in the issuer's path, on a host of its
+	// own (https://{tenant ID}.ciamlogin.com/{tenant ID}/v2.0): the app
+	// shows MSAL the issuer on the authority's host and checks the real one.
+	return tenantID != "" && strings.EqualFold(strings.TrimSuffix(u.Path, "/"), "/"+tenantID+"/v2.0")
+}
+
+// signInScopes are the resource scopes a sign-in-only app asks for, as the
+// app does: B2C's convention, its client ID; External ID takes the OpenID
+// Connect scopes, and refuses a bare client ID (AADSTS70011).
+func (d *doctor) signInScopes() []string {
+	if d.extID {
+		return []string{"openid", "profile"}
 	}
-	want := "https://" + tenantID + ".ciamlogin.com/" + tenantID + "/v2.0"
-	return strings.EqualFold(strings.TrimSuffix(issuer, "/"), want)
+	return []string{d.cfg.ClientID}
 }
 
 // rs256Keys counts the RSA signing keys of a key set usable with RS256.
@@ -409,7 +418,7 @@ func (d *doctor) checkSecret(ctx context.Context, m *metadata) result {
 		"code":          {"doctor-made-up-code"},
 		"redirect_uri":  {d.cfg.RedirectURL},
 		"code_verifier": {verifier()},
-		"scope":         {"openid offline_access " + d.cfg.ClientID},
+		"scope":         {"openid offline_access " + strings.Join(d.signInScopes(), " ")},
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.TokenEndpoint, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -536,7 +545,7 @@ func firstLine(s string) string {
 func (d *doctor) checkRegistered(ctx context.Context, m *metadata, name, uri, setting string) result {
 	fix := "add " + uri + " to the app registration's Web redirect URIs (az ad app update --id " + d.cfg.ClientID +
 		" --web-redirect-uris <every URI the app uses>: the list replaces the registered one), or correct " + setting
-	a, err := d.authorize(ctx, m, uri, []string{d.cfg.ClientID})
+	a, err := d.authorize(ctx, m, uri, d.signInScopes())
 	if err != nil {
 		return failed(name, "check "+auth.EnvTenantHost, "authorize endpoint unreachable: %v", err)
 	}

@@ -264,7 +264,8 @@ func TestIssuerForms(t *testing.T) {
 		{"https://contoso.ciamlogin.com/" + tid + "/v2.0", "contoso.ciamlogin.com", true, true},
 		{"https://" + tid + ".ciamlogin.com/" + tid + "/v2.0", "contoso.ciamlogin.com", false, false},
 		{"https://00000000-0000-4000-8000-000000000bad.ciamlogin.com/00000000-0000-4000-8000-000000000bad/v2.0", "contoso.ciamlogin.com", true, false},
-		{"https://elsewhere.example/" + tid + "/v2.0", "contoso.ciamlogin.com", true, false},
+		{"https://elsewhere.example/" + tid + "/v2.0", "contoso.ciamlogin.com", true, true}, // the tenant in the path is what counts
+		{"https://" + tid + ".ciamlogin.com/v2.0", "contoso.ciamlogin.com", true, false},
 	}
 	for _, tt := range tests {
 		if got := issuerAccepted(tt.issuer, tt.host, tid, tt.extID); got != tt.want {

@@ -28,9 +28,9 @@ type devRun struct {
 // temporary folder, and returns its ports and a channel that gets what it
 // printed once it says the app runs, or when it ends first. env adds
 // settings of its own.
-func devScript(t *testing.T, ports map[string]int, env ...string) <-chan devRun {
+func devScript(t *testing.T, ports map[string]int, args []string, env ...string) <-chan devRun {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "dev"))
+	cmd := exec.Command(filepath.Join(testenv.Root(t), "scripts", "dev"), args...)
 	cmd.Env = append(append(cmd.Environ(), "DEV_DIR="+t.TempDir()), env...)
 	for _, name := range []string{"PORT", "AZURITE_PORT", "EMULATOR_TLS_PORT", "EMULATOR_BROWSER_PORT", "EMULATOR_API_PORT"} {
 		if ports[name] == 0 {
@@ -72,7 +72,7 @@ func devScript(t *testing.T, ports map[string]int, env ...string) <-chan devRun 
 func TestDevScript(t *testing.T) {
 	ports := map[string]int{}
 	select {
-	case run := <-devScript(t, ports):
+	case run := <-devScript(t, ports, nil):
 		if !run.ready {
 			t.Fatalf("scripts/dev ended:\n%s", run.output)
 		}
@@ -95,6 +95,29 @@ func TestDevScript(t *testing.T) {
 	}
 }
 
+// scripts/dev --external-id: the same, with an External ID tenant.
+func TestDevScriptExternalID(t *testing.T) {
+	ports := map[string]int{}
+	select {
+	case run := <-devScript(t, ports, []string{"--external-id"}):
+		if !run.ready {
+			t.Fatalf("scripts/dev --external-id ended:\n%s", run.output)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatal("scripts/dev --external-id did not print its URL within 3 minutes")
+	}
+	c := newClient(t)
+	r := do(t, c, "GET", fmt.Sprintf("http://localhost:%d/login", ports["PORT"]), nil)
+	// No user flow in the path: the tenant ID.
+	wantAuthorize := fmt.Sprintf("http://localhost:%d/00000000-0000-0000-0000-000000000b2c/oauth2/v2.0/authorize?", ports["EMULATOR_BROWSER_PORT"])
+	if r.Status != http.StatusFound || !strings.HasPrefix(r.Location, wantAuthorize) {
+		t.Fatalf("/login: %d %q, want %s…", r.Status, r.Location, wantAuthorize)
+	}
+	if page := do(t, c, "GET", r.Location, nil); page.Status != 200 || !strings.Contains(page.Body, "Alice Example") {
+		t.Fatalf("emulator sign-in page: %d", page.Status)
+	}
+}
+
 // A part that cannot start is named, and the script does not claim the app
 // runs.
 func TestDevScriptNamesWhatFailed(t *testing.T) {
@@ -105,7 +128,7 @@ func TestDevScriptNamesWhatFailed(t *testing.T) {
 	defer taken.Close()
 	ports := map[string]int{"AZURITE_PORT": taken.Addr().(*net.TCPAddr).Port}
 	select {
-	case run := <-devScript(t, ports):
+	case run := <-devScript(t, ports, nil):
 		if run.ready {
 			t.Fatal("scripts/dev said the app runs with Azurite's port taken")
 		}
@@ -136,7 +159,7 @@ func TestDevScriptStopsOnDoctor(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case run := <-devScript(t, map[string]int{}, "DEV_SETTINGS="+file):
+	case run := <-devScript(t, map[string]int{}, nil, "DEV_SETTINGS="+file):
 		if run.ready {
 			t.Fatalf("scripts/dev said the app runs with an unknown user flow:\n%s", run.output)
 		}

@@ -221,6 +221,13 @@ func (c *Client) fetchMetadata(ctx context.Context, p *policy, fresh bool) (*Met
 	if me, ok := errors.AsType[*MisconfiguredError](err); ok && me.Policy == "" {
 		me.Policy = p.name
 	}
+	if err == nil && c.tenant.ExternalID {
+		// The issuer, on a host of its own, must name this tenant: it is
+		// what ID tokens are checked against.
+		if u, perr := url.Parse(m.Issuer); perr != nil || !strings.EqualFold(strings.TrimSuffix(u.Path, "/"), "/"+c.tenant.ID+"/v2.0") {
+			err = &MisconfiguredError{Setting: "TenantID", Reason: fmt.Sprintf("the discovery document's issuer %s does not name tenant %s", m.Issuer, c.tenant.ID)}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("b2c: user flow %q: %w", p.name, err)
 	}
