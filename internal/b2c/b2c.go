@@ -213,6 +213,13 @@ func (c *Client) metadata(ctx context.Context, p *policy) (*Metadata, error) {
 }
 
 func (c *Client) fetchMetadata(ctx context.Context, p *policy, fresh bool) (*Metadata, error) {
+	// The cache's own fetches bypass the client, so its timeout is
+	// applied here: a hung B2C must not hold the request.
+	if c.http.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.http.Timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.tenant.Authority(p.name)+"/v2.0/.well-known/openid-configuration", nil)
 	if err != nil {
 		return nil, fmt.Errorf("b2c: %w: %v", ErrMisconfigured, err)
@@ -251,7 +258,9 @@ func (c *Client) verifier(ctx context.Context, p *policy) (*oidc.IDTokenVerifier
 		p.verifier = oidc.NewVerifier(m.Issuer, keySet{remote}, &oidc.Config{
 			ClientID:             c.clientID,
 			SupportedSigningAlgs: []string{oidc.RS256},
-			Now:                  c.now,
+			// Without the monotonic reading, which would show in the
+			// reason a skewed clock gives ("m=+28.8").
+			Now: func() time.Time { return c.now().Round(0) },
 		})
 		p.meta = *m
 	}
