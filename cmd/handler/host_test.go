@@ -1,8 +1,8 @@
 package main
 
-// The Functions host's side of the custom handler contract (DESIGN.md §4,
-// read from the host's DefaultHttpWorkerService), played against the real
-// program, since the host itself cannot be installed here: the readiness
+// The Functions host's side of the custom handler contract (as the host
+// implements it in its DefaultHttpWorkerService), played against the real
+// program, so the tests need no Functions host: the readiness
 // probe, raw-forwarded HTTP requests, and timer invocations.
 
 import (
