@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -19,13 +18,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
@@ -36,26 +30,6 @@ var fuzzNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 const fuzzClientSecret = "fuzz-client-secret-4q9Zt"
 
-// closedAddr is a loopback address that refuses connections: a port bound
-// but never listened on, so that no other process can take it while the
-// target runs (a port listened on and closed again could be).
-func closedAddr(f *testing.F) string {
-	f.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		f.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		f.Fatal(err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-}
-
 // FuzzCallback: whatever code, state, error, error_description and sign-in
 // cookie a callback carries, the answer is a 4xx or 3xx through
 // ErrorHandler with a *Failure, never a panic or a 5xx, with B2C and the
@@ -65,22 +39,17 @@ func closedAddr(f *testing.F) string {
 // the client secret, the code or the state. cookie "" sends no sign-in
 // cookie; bound names it after the state, else after another sign-in.
 func FuzzCallback(f *testing.F) {
-	table, err := aztables.NewServiceClientFromConnectionString("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="+
-		testenv.AzuriteAccountKey+";TableEndpoint=http://"+closedAddr(f)+"/devstoreaccount1;",
-		&aztables.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
-	if err != nil {
-		f.Fatal(err)
-	}
+	table := testenv.UnreachableTable(f)
 	var failure error // what ErrorHandler got for the current input
 	svc, err := New(Config{
 		TenantName:          "contoso",
-		TenantHost:          closedAddr(f),
+		TenantHost:          testenv.ClosedAddr(f),
 		ClientID:            "11111111-2222-4333-8444-555555555555",
 		ClientSecret:        fuzzClientSecret,
 		SignUpSignInPolicy:  "B2C_1_signupsignin1",
 		PasswordResetPolicy: "B2C_1_passwordreset1",
 		RedirectURL:         "https://app.example.com" + RedirectPath,
-		Table:               table.NewClient("sessions"),
+		Table:               table,
 		HTTPClient:          &http.Client{Timeout: 2 * time.Second},
 		Now:                 func() time.Time { return fuzzNow },
 		Logger:              slog.New(slog.DiscardHandler),

@@ -22,8 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
@@ -93,7 +91,7 @@ func newApp(t *testing.T, o appOptions) *testApp {
 	}
 	cfg := auth.Config{
 		TenantName:         testTenant,
-		TenantHost:         closedAddr(t),
+		TenantHost:         testenv.ClosedAddr(t),
 		ClientID:           testClientID,
 		ClientSecret:       testSecret,
 		SignUpSignInPolicy: testSUSI,
@@ -148,34 +146,6 @@ func trusting(t *testing.T, caPEM []byte) *http.Client {
 		t.Fatal("no CA certificate")
 	}
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-}
-
-// closedAddr is a loopback address nothing listens on: it was listened on a
-// moment ago, then closed.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
-// unreachableTable is a table client for Azurite's account on a closed
-// port, without retries.
-func unreachableTable(t *testing.T) *aztables.Client {
-	t.Helper()
-	cs := "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + testenv.AzuriteAccountKey +
-		";TableEndpoint=http://" + closedAddr(t) + "/devstoreaccount1;"
-	svc, err := aztables.NewServiceClientFromConnectionString(cs, &aztables.ClientOptions{
-		ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc.NewClient("sessions")
 }
 
 // serve runs one request through the app's handler, synchronously.

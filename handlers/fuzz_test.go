@@ -24,7 +24,7 @@ func FuzzSweep(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, storageDown bool) {
 		o, want := appOptions{table: table}, 200
 		if storageDown {
-			o.table, want = unreachableTable(t), 500
+			o.table, want = testenv.UnreachableTable(t), 500
 		}
 		app := newApp(t, o)
 		req := newRequest(t, "POST", app.srv.URL+"/sweep", bytes.NewReader(body))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/session"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 // The pages a signed-out visitor reaches need no B2C: the app's B2C is a
@@ -167,8 +168,8 @@ func TestReadyz(t *testing.T) {
 	}{
 		{"ready", func(t *testing.T) appOptions { return appOptions{b2c: true} }, 200, "ready\n"},
 		{"B2C unreachable", func(t *testing.T) appOptions { return appOptions{} }, 503, "not ready: sign-in service\n"},
-		{"table unreachable", func(t *testing.T) appOptions { return appOptions{b2c: true, table: unreachableTable(t)} }, 503, "not ready: session table\n"},
-		{"both unreachable", func(t *testing.T) appOptions { return appOptions{table: unreachableTable(t)} }, 503, "not ready: session table\n"},
+		{"table unreachable", func(t *testing.T) appOptions { return appOptions{b2c: true, table: testenv.UnreachableTable(t)} }, 503, "not ready: session table\n"},
+		{"both unreachable", func(t *testing.T) appOptions { return appOptions{table: testenv.UnreachableTable(t)} }, 503, "not ready: session table\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,7 +259,7 @@ func rowKeys(t *testing.T, table *aztables.Client) map[string]int {
 // The sessionless routes answer a request that carries a session cookie
 // even when Table Storage is down; the others fail with the 503 page.
 func TestSessionlessRoutesWithStorageDown(t *testing.T) {
-	app := newApp(t, appOptions{table: unreachableTable(t)})
+	app := newApp(t, appOptions{table: testenv.UnreachableTable(t)})
 	cookie := &http.Cookie{Name: auth.SessionCookie, Value: session.NewState()}
 	tests := []struct {
 		method, path string

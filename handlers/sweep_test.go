@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/session"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 // timerBody is what the Functions host POSTs for a timer trigger.
@@ -61,7 +62,7 @@ func TestSweep(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var o appOptions
 			if tt.storageDown {
-				o.table = unreachableTable(t)
+				o.table = testenv.UnreachableTable(t)
 			}
 			app := newApp(t, o)
 			if !tt.storageDown {

@@ -11,11 +11,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -50,45 +48,12 @@ func fuzzStore(table *aztables.Client) *Store {
 	return NewStore(table, Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour, Now: func() time.Time { return fuzzNow }})
 }
 
-// closedAddr is a loopback address that refuses connections: a port bound
-// but never listened on, so that no other process can take it while the
-// target runs (a port listened on and closed again could be).
-func closedAddr(f *testing.F) string {
-	f.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		f.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		f.Fatal(err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-}
-
-// closedTable is a table client for Azurite's account on closedAddr,
-// without retries: every call fails at once.
-func closedTable(f *testing.F) *aztables.Client {
-	f.Helper()
-	svc, err := aztables.NewServiceClientFromConnectionString("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="+
-		testenv.AzuriteAccountKey+";TableEndpoint=http://"+closedAddr(f)+"/devstoreaccount1;",
-		&aztables.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	return svc.NewClient("sessions")
-}
-
 // FuzzLoad: any cookie value gives ErrNotFound or a session, never a panic.
 // A value that is not a 256-bit secret is refused before any I/O; a
 // well-formed one is looked up, which fails with ErrUnavailable since the
 // table cannot be reached, and the error never quotes the cookie.
 func FuzzLoad(f *testing.F) {
-	store := fuzzStore(closedTable(f))
+	store := fuzzStore(testenv.UnreachableTable(f))
 	f.Fuzz(func(t *testing.T, id string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
