@@ -142,8 +142,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, &MisconfiguredError{Setting: "PolicyClaim", Reason: fmt.Sprintf("%q is not tfp, acr, none or empty", cfg.PolicyClaim)}
 	}
 	c := &Client{tenant: cfg.Tenant, clientID: cfg.ClientID, cred: cred, claim: cfg.PolicyClaim, now: cfg.Now, policies: map[string]*policy{}}
-	c.discovery = &discoveryCache{next: tokenObserver{next}, ttl: cfg.DiscoveryTTL, now: time.Now, docs: map[string]*cachedDoc{},
-		alignIssuer: cfg.Tenant.ExternalID}
+	c.discovery = &discoveryCache{next: tokenObserver{next}, ttl: cfg.DiscoveryTTL, timeout: base.Timeout, now: time.Now,
+		docs: map[string]*cachedDoc{}, alignIssuer: cfg.Tenant.ExternalID}
 	c.http = &http.Client{Timeout: base.Timeout, Jar: base.Jar, Transport: c.discovery}
 	c.keysHTTP = &http.Client{Timeout: base.Timeout, Transport: keyFetchErrors{next: next}}
 	if cfg.Tenant.ExternalID {
@@ -213,13 +213,6 @@ func (c *Client) metadata(ctx context.Context, p *policy) (*Metadata, error) {
 }
 
 func (c *Client) fetchMetadata(ctx context.Context, p *policy, fresh bool) (*Metadata, error) {
-	// The cache's own fetches bypass the client, so its timeout is
-	// applied here: a hung B2C must not hold the request.
-	if c.http.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.http.Timeout)
-		defer cancel()
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.tenant.Authority(p.name)+"/v2.0/.well-known/openid-configuration", nil)
 	if err != nil {
 		return nil, fmt.Errorf("b2c: %w: %v", ErrMisconfigured, err)

@@ -32,7 +32,10 @@ type Metadata struct {
 type discoveryCache struct {
 	next http.RoundTripper
 	ttl  time.Duration
-	now  func() time.Time
+	// timeout bounds a fetch: the app's own reads reach the transport
+	// without the client's timeout, and a hung B2C must not hold them.
+	timeout time.Duration
+	now     func() time.Time
 
 	// alignIssuer serves MSAL documents whose issuer has the authority's
 	// host: External ID's issuer is on the tenant-ID host, which MSAL Go's
@@ -78,14 +81,24 @@ func (d *discoveryCache) get(req *http.Request, fresh bool) (*cachedDoc, *http.R
 	if ok && !fresh && d.now().Before(doc.expires) {
 		return doc, nil, nil
 	}
-	resp, err := d.next.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return nil, resp, err
+	if d.timeout > 0 {
+		ctx, cancel := context.WithTimeout(req.Context(), d.timeout)
+		defer cancel()
+		req = req.WithContext(ctx)
 	}
+	resp, err := d.next.RoundTrip(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Read whole before the timeout's context ends.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if err != nil {
 		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return nil, resp, nil
 	}
 	doc = &cachedDoc{body: body, forMSAL: body, header: resp.Header.Clone(), expires: d.now().Add(d.ttl)}
 	if err := json.Unmarshal(body, &doc.meta); err != nil {
