@@ -141,7 +141,6 @@ type results struct {
 	loads            []loadResult
 	peakSinceStart   bool // VmHWM could not be reset between load runs
 	goBench          []goBench
-	goBenchCount     int
 	duration, warmup time.Duration
 }
 

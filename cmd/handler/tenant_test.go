@@ -157,7 +157,7 @@ func TestPartialGrant(t *testing.T) {
 			if r.Status != http.StatusFound {
 				t.Fatalf("/login: %d", r.Status)
 			}
-			cb := r.Location
+			var cb string
 			if page := do(t, c, "GET", r.Location, nil); page.Status == http.StatusOK {
 				action, tx := startSignIn(t, c, app.URL+"/login")
 				cb = emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})

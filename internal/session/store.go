@@ -565,16 +565,6 @@ func marshalEntity(pk, rk string, props map[string]any) ([]byte, error) {
 	return b, nil
 }
 
-func timeProp(e aztables.EDMEntity, name string) time.Time {
-	t, _ := e.Properties[name].(aztables.EDMDateTime)
-	return time.Time(t)
-}
-
-func binaryProp(e aztables.EDMEntity, name string) []byte {
-	b, _ := e.Properties[name].(aztables.EDMBinary)
-	return b
-}
-
 // classify maps Table Storage errors onto this package's errors; any failure
 // other than a missing row or a lost race means the store is unavailable.
 func classify(op string, err error) error {
