@@ -62,7 +62,12 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := session.NewStore(cfg.Table, session.Options{IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout, Now: cfg.Now})
+	store := session.NewStore(cfg.Table, session.Options{
+		IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout, Now: cfg.Now,
+		// The one secret every instance of the app already shares: the
+		// sign-in cookies are keyed with it, so no one else can make one.
+		PendingKey: []byte(cfg.ClientSecret),
+	})
 	return &Service{cfg: cfg, b2c: client, store: store}, nil
 }
 
@@ -216,13 +221,16 @@ func (s *Service) EnsureStorage(ctx context.Context) {
 
 // Ready reports whether the sign-in dependencies answer: the sessions table
 // exists and can be reached, and the sign-up/sign-in user flow's discovery
-// document can be had. Unlike a health check it does I/O, so it serves
-// start-up scripts and smoke tests, not the host's liveness probe.
+// document can be had. The document comes from the cache sign-ins use, so
+// however often Ready is called, B2C sees at most one discovery request per
+// refresh: an anonymous probe must not spend the rate limit B2C keeps per
+// client IP. Unlike a health check it does I/O, so it serves start-up
+// scripts and smoke tests, not the host's liveness probe.
 func (s *Service) Ready(ctx context.Context) error {
 	if err := s.store.Ping(ctx); err != nil {
 		return &NotReadyError{Dependency: "session table", Err: err}
 	}
-	if err := s.b2c.Ping(ctx, s.cfg.SignUpSignInPolicy); err != nil {
+	if _, err := s.b2c.Metadata(ctx, s.cfg.SignUpSignInPolicy); err != nil {
 		return &NotReadyError{Dependency: "sign-in service", Err: err}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -70,14 +71,6 @@ func (s *Service) SignIn(w http.ResponseWriter, r *http.Request, returnTo string
 // state, so tabs can sign in at once; starting one writes nothing to the
 // table.
 func (s *Service) start(w http.ResponseWriter, r *http.Request, p pending) {
-	if len(p.ReturnTo) > maxReturnTo {
-		p.ReturnTo = s.cfg.HomePath // a cookie has room for about 4 KB
-	}
-	data, err := json.Marshal(p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	// The URL first: when B2C cannot be reached, nothing is set.
 	state := session.NewState()
 	u, err := s.b2c.AuthCodeURL(r.Context(), p.Flow, state, s.cfg.RedirectURL, s.tokenScopes())
@@ -85,7 +78,7 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request, p pending) {
 		s.fail(w, r, err)
 		return
 	}
-	value, err := s.store.SealPending(state, data)
+	value, err := s.sealPending(state, p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -101,10 +94,31 @@ func (s *Service) start(w http.ResponseWriter, r *http.Request, p pending) {
 	http.Redirect(w, r, u, http.StatusFound)
 }
 
-// Limits of the pending sign-in cookies.
+// sealPending is the cookie value of p. A browser silently drops a cookie
+// over 4,096 bytes, name and attributes included (RFC 6265 §6.1), and the
+// user could then never finish this sign-in: past maxPendingValue, the
+// return path gives way to HomePath.
+func (s *Service) sealPending(state string, p pending) (string, error) {
+	for {
+		var data bytes.Buffer
+		enc := json.NewEncoder(&data)
+		enc.SetEscapeHTML(false) // "&" in a query stays one byte, not six
+		if err := enc.Encode(p); err != nil {
+			return "", err
+		}
+		value, err := s.store.SealPending(state, data.Bytes())
+		if err != nil || len(value) <= maxPendingValue || p.ReturnTo == s.cfg.HomePath {
+			return value, err
+		}
+		p.ReturnTo = s.cfg.HomePath
+	}
+}
+
+// Limits of the pending sign-in cookies. maxPendingValue leaves room in
+// 4,096 bytes for the name and the attributes setCookie writes.
 const (
-	maxPending  = 4
-	maxReturnTo = 1024
+	maxPending      = 4
+	maxPendingValue = 3840
 )
 
 // pendingCookie names the cookie of the sign-in of state: a prefix and part
@@ -147,7 +161,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 	name := pendingCookie(state)
 	c, err := r.Cookie(name)
 	if err != nil {
-		return s.noPendingCookie(r, state)
+		return s.noPendingCookie(r)
 	}
 	clearCookie(w, name) // this sign-in ends here, whatever the outcome
 	data, err := s.store.OpenPending(state, c.Value)
@@ -167,6 +181,8 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 	if err := json.Unmarshal(data, &p); err != nil {
 		return err
 	}
+	// Checked again, not trusted from the cookie: never an open redirect.
+	p.ReturnTo = LocalPath(p.ReturnTo)
 	if e := q.Get("error"); e != "" {
 		return s.providerError(w, r, p, e, q.Get("error_description"))
 	}
@@ -203,18 +219,18 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// noPendingCookie tells why a callback came without its sign-in's cookie:
-// a replay of a finished sign-in, a sign-in of another browser, or a browser
-// that keeps no cookies for this site.
-func (s *Service) noPendingCookie(r *http.Request, state string) error {
-	used, err := s.store.Consumed(r.Context(), state)
-	switch {
-	case err != nil:
-		return err
-	case used:
-		return &Failure{Kind: SignInExpired}
+// noPendingCookie tells why a callback came without its sign-in's cookie,
+// from the request alone: a callback matching no sign-in of this browser
+// costs no storage call and no token request, however many come. A browser
+// that is signed in most likely replays a finished sign-in; one with
+// sign-ins of its own under way got another browser's callback; one with
+// neither keeps no cookies for this site, or started no sign-in.
+func (s *Service) noPendingCookie(r *http.Request) error {
+	switch _, signedIn := UserFrom(r.Context()); {
 	case len(pendingCookies(r)) > 0:
 		return &Failure{Kind: BindingMismatch}
+	case signedIn:
+		return &Failure{Kind: SignInExpired}
 	}
 	return &Failure{Kind: BindingMissing}
 }

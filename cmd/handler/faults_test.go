@@ -319,10 +319,11 @@ func TestB2CSlowOrDown(t *testing.T) {
 		}
 	})
 
-	// signedInPages are pages that need the session but no call to B2C:
-	// they must answer while B2C does not.
+	// signedInPages are pages that need the session but no call to B2C,
+	// and /readyz, served from the discovery cache: they must answer while
+	// B2C does not.
 	signedInPages := func(t *testing.T, during string) {
-		for _, path := range []string{"/", "/private", "/graphcall", "/anonymous", "/healthz"} {
+		for _, path := range []string{"/", "/private", "/graphcall", "/anonymous", "/healthz", "/readyz"} {
 			start := time.Now()
 			r, err := tryDo(c, "GET", app.URL+path, nil)
 			took := time.Since(start)
@@ -368,7 +369,7 @@ func TestB2CSlowOrDown(t *testing.T) {
 				took time.Duration
 			}
 			results := make(chan result, 3)
-			for name, u := range map[string]string{"callback": cb, "readyz": app.URL + "/readyz", "cold login": cold.URL + "/login"} {
+			for name, u := range map[string]string{"callback": cb, "cold readyz": cold.URL + "/readyz", "cold login": cold.URL + "/login"} {
 				c := bounded
 				if name == "callback" {
 					c = withJar(bounded, nc.Jar)
@@ -385,15 +386,15 @@ func TestB2CSlowOrDown(t *testing.T) {
 				got := <-results
 				t.Logf("%s with B2C %s: %d in %v", got.name, tc.name, got.r.Status, got.took.Round(time.Millisecond))
 				wantStatus, wantText := http.StatusBadGateway, "Sign-in service unreachable"
-				if got.name == "readyz" {
+				if got.name == "cold readyz" {
 					wantStatus, wantText = http.StatusServiceUnavailable, "not ready: sign-in service"
 				}
 				switch {
 				case got.err != nil:
 					// A hung B2C must not hold the request: the app's own
-					// discovery fetches (Ping for /readyz, metadata for the
-					// sign-in routes) carry the client's timeout, though
-					// they go through the cache's transport, not the client.
+					// discovery fetches (for /readyz and the sign-in routes
+					// alike) carry the client's timeout, though they go
+					// through the cache's transport, not the client.
 					t.Errorf("%s with B2C %s: no answer within %v, the B2C client's timeout and some grace: %v", got.name, tc.name, bounded.Timeout, got.err)
 				case got.r.Status != wantStatus || !strings.Contains(got.r.Body, wantText):
 					t.Errorf("%s with B2C %s: %d, want %d %q\n%.400s", got.name, tc.name, got.r.Status, wantStatus, wantText, got.r.Body)

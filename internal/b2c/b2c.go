@@ -142,8 +142,12 @@ func New(cfg Config) (*Client, error) {
 		return nil, &MisconfiguredError{Setting: "PolicyClaim", Reason: fmt.Sprintf("%q is not tfp, acr, none or empty", cfg.PolicyClaim)}
 	}
 	c := &Client{tenant: cfg.Tenant, clientID: cfg.ClientID, cred: cred, claim: cfg.PolicyClaim, now: cfg.Now, policies: map[string]*policy{}}
-	c.discovery = &discoveryCache{next: tokenObserver{next}, ttl: cfg.DiscoveryTTL, timeout: base.Timeout, now: time.Now,
-		docs: map[string]*cachedDoc{}, alignIssuer: cfg.Tenant.ExternalID}
+	timeout := base.Timeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	c.discovery = &discoveryCache{next: tokenObserver{next}, ttl: cfg.DiscoveryTTL, timeout: timeout, now: cfg.Now,
+		validate: c.validateMetadata, docs: map[string]*docEntry{}, alignIssuer: cfg.Tenant.ExternalID}
 	c.http = &http.Client{Timeout: base.Timeout, Jar: base.Jar, Transport: c.discovery}
 	c.keysHTTP = &http.Client{Timeout: base.Timeout, Transport: keyFetchErrors{next: next}}
 	if cfg.Tenant.ExternalID {
@@ -188,24 +192,14 @@ func (c *Client) msal(p *policy, tc cache.ExportReplace) (confidential.Client, e
 }
 
 // Metadata returns a user flow's discovery document, from the cache that
-// MSAL's requests go through too.
+// MSAL's requests go through too: at most one fetch per document at a time,
+// none while a fresh one is cached or while fetches back off.
 func (c *Client) Metadata(ctx context.Context, policyName string) (*Metadata, error) {
 	p, err := c.policy(policyName)
 	if err != nil {
 		return nil, err
 	}
 	return c.metadata(ctx, p)
-}
-
-// Ping fetches a user flow's discovery document from B2C itself, not the
-// cache (which it refreshes): it tells whether B2C answers now.
-func (c *Client) Ping(ctx context.Context, policyName string) error {
-	p, err := c.policy(policyName)
-	if err != nil {
-		return err
-	}
-	_, err = c.fetchMetadata(ctx, p, true)
-	return err
 }
 
 func (c *Client) metadata(ctx context.Context, p *policy) (*Metadata, error) {
@@ -221,17 +215,30 @@ func (c *Client) fetchMetadata(ctx context.Context, p *policy, fresh bool) (*Met
 	if me, ok := errors.AsType[*MisconfiguredError](err); ok && me.Policy == "" {
 		me.Policy = p.name
 	}
-	if err == nil && c.tenant.ExternalID {
-		// The issuer, on a host of its own, must name this tenant: it is
-		// what ID tokens are checked against.
-		if u, perr := url.Parse(m.Issuer); perr != nil || !strings.EqualFold(strings.TrimSuffix(u.Path, "/"), "/"+c.tenant.ID+"/v2.0") {
-			err = &MisconfiguredError{Setting: "TenantID", Reason: fmt.Sprintf("the discovery document's issuer %s does not name tenant %s", m.Issuer, c.tenant.ID)}
-		}
-	}
 	if err != nil {
 		return nil, fmt.Errorf("b2c: user flow %q: %w", p.name, err)
 	}
 	return m, nil
+}
+
+// validateMetadata refuses a discovery document before it is cached. An
+// External ID document's issuer, on a host of its own, is what ID tokens are
+// checked against: it must be the tenant's,
+// https://{tenant ID}.ciamlogin.com/{tenant ID}/v2.0 ("Token endpoints and
+// issuers", Microsoft identity platform), or on the configured host (a
+// custom URL domain), never any host with the right path.
+func (c *Client) validateMetadata(m *Metadata) error {
+	if err := requireEndpoints(m); err != nil || !c.tenant.ExternalID {
+		return err
+	}
+	u, _ := url.Parse(m.Issuer)
+	if !strings.EqualFold(strings.TrimSuffix(u.Path, "/"), "/"+c.tenant.ID+"/v2.0") {
+		return &MisconfiguredError{Setting: "TenantID", Reason: fmt.Sprintf("the discovery document's issuer %s does not name tenant %s", m.Issuer, c.tenant.ID)}
+	}
+	if !strings.EqualFold(u.Host, c.tenant.ID+".ciamlogin.com") && !strings.EqualFold(u.Host, c.tenant.Host) {
+		return &MisconfiguredError{Setting: "TenantHost", Reason: fmt.Sprintf("the discovery document's issuer %s is on neither %s.ciamlogin.com nor %s", m.Issuer, c.tenant.ID, c.tenant.Host)}
+	}
+	return nil
 }
 
 // verifier returns the ID token verifier of a user flow, for the issuer and

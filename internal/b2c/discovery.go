@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,6 +30,12 @@ type Metadata struct {
 // client per request), as an http.RoundTripper, and the app's own reads of
 // the same documents, parsed once per fetch. Key sets are NOT cached here:
 // go-oidc refetches them on an unknown key ID to follow key rotation.
+//
+// A document is validated before it is kept, so a bad answer never sticks;
+// one fetch at a time per document, whoever asks; and after a failed fetch
+// the last good document is served while fetches back off, so no number of
+// callers makes B2C see more than one request per back-off step. B2C limits
+// requests per client IP, and every instance of the app shares a few.
 type discoveryCache struct {
 	next http.RoundTripper
 	ttl  time.Duration
@@ -36,6 +43,8 @@ type discoveryCache struct {
 	// without the client's timeout, and a hung B2C must not hold them.
 	timeout time.Duration
 	now     func() time.Time
+	// validate refuses a document the app cannot sign anyone in with.
+	validate func(*Metadata) error
 
 	// alignIssuer serves MSAL documents whose issuer has the authority's
 	// host: External ID's issuer is on the tenant-ID host, which MSAL Go's
@@ -44,7 +53,24 @@ type discoveryCache struct {
 	alignIssuer bool
 
 	mu   sync.Mutex
-	docs map[string]*cachedDoc
+	docs map[string]*docEntry
+}
+
+// Back-off of a document's fetches after a failure: doubling from the
+// first step up to the last.
+const (
+	firstBackoff = time.Second
+	lastBackoff  = time.Minute
+)
+
+// docEntry is what the cache knows of one document; the cache's mutex
+// guards it.
+type docEntry struct {
+	good     *cachedDoc    // the last document that passed validation
+	err      error         // the last fetch's failure, until one succeeds
+	backoff  time.Duration // the current back-off step
+	retryAt  time.Time     // no fetch before this, after a failure
+	fetching chan struct{} // closed when the fetch under way ends
 }
 
 type cachedDoc struct {
@@ -63,80 +89,154 @@ func (d *discoveryCache) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !isDiscovery(req) {
 		return d.next.RoundTrip(req)
 	}
-	doc, resp, err := d.get(req, false)
-	if doc == nil {
-		return resp, err
+	doc, err := d.get(req, false)
+	if err != nil {
+		return nil, err
 	}
 	return doc.response(req), nil
 }
 
-// get returns the cached document for req, fetching it when it is missing
-// or expired, or always when fresh. When the fetch does not give a usable
-// document, it returns the response (for MSAL) or the error instead.
-func (d *discoveryCache) get(req *http.Request, fresh bool) (*cachedDoc, *http.Response, error) {
+// get returns the document req asks for: the cached one while it is fresh
+// (or, when fresh, only if a fetch is not allowed yet), else one fetched by
+// this caller or by the one already fetching it. When a fetch fails, the last
+// good document stands in for it.
+func (d *discoveryCache) get(req *http.Request, fresh bool) (*cachedDoc, error) {
 	key := strings.ToLower(req.URL.String())
-	d.mu.Lock()
-	doc, ok := d.docs[key]
-	d.mu.Unlock()
-	if ok && !fresh && d.now().Before(doc.expires) {
-		return doc, nil, nil
+	for {
+		d.mu.Lock()
+		e := d.docs[key]
+		if e == nil {
+			e = &docEntry{}
+			d.docs[key] = e
+		}
+		now, good, wait := d.now(), e.good, e.fetching
+		switch {
+		case good != nil && !fresh && now.Before(good.expires),
+			good != nil && (wait != nil || now.Before(e.retryAt)):
+			d.mu.Unlock()
+			return good, nil
+		case now.Before(e.retryAt):
+			err := e.err
+			d.mu.Unlock()
+			return nil, err
+		case wait != nil:
+			d.mu.Unlock()
+			select {
+			case <-wait:
+				fresh = false // what that fetch got will do
+				continue
+			case <-req.Context().Done():
+				return nil, req.Context().Err()
+			}
+		}
+		done := make(chan struct{})
+		e.fetching = done
+		d.mu.Unlock()
+
+		doc, err := d.fetch(req)
+
+		d.mu.Lock()
+		e.fetching = nil
+		close(done)
+		if err == nil {
+			e.good, e.err, e.backoff, e.retryAt = doc, nil, 0, time.Time{}
+		} else {
+			e.err, e.backoff = err, min(max(2*e.backoff, firstBackoff), lastBackoff)
+			e.retryAt = d.now().Add(e.backoff)
+			doc = e.good
+		}
+		d.mu.Unlock()
+		if doc != nil {
+			return doc, nil
+		}
+		return nil, err
 	}
-	if d.timeout > 0 {
-		ctx, cancel := context.WithTimeout(req.Context(), d.timeout)
-		defer cancel()
-		req = req.WithContext(ctx)
-	}
-	resp, err := d.next.RoundTrip(req)
+}
+
+// fetch gets the document from B2C and validates it. The caller's
+// cancellation does not end it: others may be waiting for it.
+func (d *discoveryCache) fetch(req *http.Request) (*cachedDoc, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), d.timeout)
+	defer cancel()
+	resp, err := d.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// Read whole before the timeout's context ends.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		return nil, resp, nil
+		return nil, &statusError{url: req.URL.Redacted(), status: resp.StatusCode}
 	}
-	doc = &cachedDoc{body: body, forMSAL: body, header: resp.Header.Clone(), expires: d.now().Add(d.ttl)}
+	doc := &cachedDoc{body: body, forMSAL: body, header: resp.Header.Clone(), expires: d.now().Add(d.ttl)}
 	if err := json.Unmarshal(body, &doc.meta); err != nil {
-		return nil, nil, fmt.Errorf("b2c: discovery document %s: %w", req.URL.Redacted(), err)
+		return nil, fmt.Errorf("%w: discovery document %s: %v", ErrMisconfigured, req.URL.Redacted(), err)
+	}
+	if err := d.validate(&doc.meta); err != nil {
+		return nil, fmt.Errorf("discovery document %s: %w", req.URL.Redacted(), err)
 	}
 	if d.alignIssuer {
 		if doc.forMSAL, err = alignedIssuer(body, doc.meta.Issuer, req.URL.Host); err != nil {
-			return nil, nil, fmt.Errorf("b2c: discovery document %s: %w", req.URL.Redacted(), err)
+			return nil, fmt.Errorf("%w: discovery document %s: %v", ErrMisconfigured, req.URL.Redacted(), err)
 		}
 	}
-	d.mu.Lock()
-	d.docs[key] = doc
-	d.mu.Unlock()
-	return doc, nil, nil
+	return doc, nil
 }
 
-// metadata returns the parsed discovery document that req asks for, from
-// the network when fresh.
+// statusError is a discovery document answered with a status other than 200.
+type statusError struct {
+	url    string
+	status int
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("b2c: discovery document %s answered %d", e.url, e.status)
+}
+
+// metadata returns the parsed discovery document that req asks for,
+// refetched when fresh (see get).
 func (d *discoveryCache) metadata(req *http.Request, fresh bool) (*Metadata, error) {
-	doc, resp, err := d.get(req, fresh)
+	doc, err := d.get(req, fresh)
+	se, isStatus := errors.AsType[*statusError](err)
 	switch {
-	case err != nil && transportFailure(err):
-		return nil, fmt.Errorf("%w: discovery: %v", ErrUnreachable, transportCause(err))
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrMisconfigured, err)
-	case doc == nil:
-		resp.Body.Close()
-		if resp.StatusCode >= 500 {
-			return nil, fmt.Errorf("%w: discovery answered %d", ErrUnreachable, resp.StatusCode)
-		}
+	case err == nil:
+		m := doc.meta
+		return &m, nil
+	case isStatus && se.status >= 500:
+		return nil, fmt.Errorf("%w: discovery answered %d", ErrUnreachable, se.status)
+	case isStatus:
 		// B2C answers 4xx for a user flow the tenant does not have.
-		return nil, &MisconfiguredError{Setting: "TenantHost", Reason: fmt.Sprintf("discovery document %s answered %d: no such tenant or user flow", req.URL.Redacted(), resp.StatusCode)}
+		return nil, &MisconfiguredError{Setting: "TenantHost", Reason: fmt.Sprintf("discovery document %s answered %d: no such tenant or user flow", se.url, se.status)}
+	case transportFailure(err):
+		return nil, fmt.Errorf("%w: discovery: %v", ErrUnreachable, transportCause(err))
+	case errors.Is(err, ErrMisconfigured):
+		return nil, err
 	}
-	m := doc.meta
-	if m.Issuer == "" || m.JWKSURI == "" || m.AuthorizationEndpoint == "" {
-		return nil, fmt.Errorf("%w: discovery document %s lacks issuer, jwks_uri or authorization_endpoint", ErrMisconfigured, req.URL.Redacted())
+	return nil, fmt.Errorf("%w: %w", ErrMisconfigured, err)
+}
+
+// requireEndpoints refuses a document without what a sign-in needs: the
+// issuer, the token endpoint and the key set the app itself relies on, as
+// https URLs (OpenID Connect Discovery 1.0 §3), and the authorization
+// endpoint the browser is sent to, as an absolute URL.
+func requireEndpoints(m *Metadata) error {
+	for _, f := range []struct {
+		name, value string
+		schemes     []string
+	}{
+		{"issuer", m.Issuer, []string{"https"}},
+		{"token_endpoint", m.TokenEndpoint, []string{"https"}},
+		{"jwks_uri", m.JWKSURI, []string{"https"}},
+		{"authorization_endpoint", m.AuthorizationEndpoint, []string{"https", "http"}},
+	} {
+		if u, err := url.Parse(f.value); err != nil || !slices.Contains(f.schemes, u.Scheme) || u.Host == "" {
+			return fmt.Errorf("%w: %s %q is not an absolute %s URL", ErrMisconfigured, f.name, f.value, f.schemes[0])
+		}
 	}
-	return &m, nil
+	return nil
 }
 
 // alignedIssuer is the document with its issuer moved to host, the

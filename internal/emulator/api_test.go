@@ -66,7 +66,7 @@ func TestAPI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk.Advance(tt.advance)
+			clk.Add(tt.advance)
 			req, _ := http.NewRequest("GET", s.APIURL(), nil)
 			if tt.authorization != "" {
 				req.Header.Set("Authorization", tt.authorization)

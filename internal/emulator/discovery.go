@@ -32,6 +32,9 @@ type discoveryDocument struct {
 // The endpoints keep the tenant segment of the request: the onmicrosoft.com
 // domain, or the tenant ID.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request, p Policy) {
+	if s.servedOverride(w) {
+		return
+	}
 	tenant := s.tenantDomain
 	if strings.EqualFold(r.PathValue("tenant"), s.cfg.TenantID) {
 		tenant = s.cfg.TenantID
@@ -72,4 +75,27 @@ func (p Policy) claimsSupported() []string {
 		claims = append(claims, c)
 	}
 	return claims
+}
+
+// ServeNextDiscovery makes the next discovery request, of any user flow, get
+// body with 200 instead of the document: a tenant's answer gone wrong for a
+// moment, such as {}.
+func (s *Server) ServeNextDiscovery(body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextDiscovery = body
+}
+
+// servedOverride answers with the body ServeNextDiscovery set, once.
+func (s *Server) servedOverride(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	body := s.nextDiscovery
+	s.nextDiscovery = nil
+	s.mu.Unlock()
+	if body == nil {
+		return false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
+	return true
 }

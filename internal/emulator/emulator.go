@@ -246,6 +246,8 @@ type Server struct {
 	requests []Request
 	issued   []string // codes and tokens, oldest first
 	breakOne bool     // the next successful token response is unparsable
+	// nextDiscovery, when set, is the next discovery request's answer.
+	nextDiscovery []byte
 }
 
 // IssuerForm is the form of the issuer (iss) a tenant puts in tokens and

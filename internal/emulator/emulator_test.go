@@ -11,9 +11,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 const (
@@ -35,29 +36,11 @@ var (
 	bob   = User{ObjectID: "b0b00000-0000-4000-8000-000000000002", Email: "bob@example.com", Name: "Bob Example", GivenName: "Bob", FamilyName: "Example"}
 )
 
-// clock is a settable Config.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // startServer starts an emulator with the four kinds of policy, one client,
 // one API and two users, on a clock starting now.
-func startServer(t *testing.T, edit ...func(*Config)) (*Server, *clock) {
+func startServer(t *testing.T, edit ...func(*Config)) (*Server, *testenv.Clock) {
 	t.Helper()
-	clk := &clock{t: time.Now().Truncate(time.Second)}
+	clk := testenv.NewClock(time.Now().Truncate(time.Second))
 	cfg := Config{
 		Tenant: "contoso",
 		Policies: []Policy{

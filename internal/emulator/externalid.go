@@ -22,8 +22,9 @@ package emulator
 //
 // The emulator's two host names stand for Azure's two: the TLS listener as
 // localhost:PORT is the authority host ({subdomain}.ciamlogin.com), and as
-// 127.0.0.1:PORT, the same listener and certificate, the issuer's host
+// 127.0.0.1:PORT, the same listener and certificate, the tenant-ID host
 // ({tenant ID}.ciamlogin.com). Every endpoint answers through both names.
+// The issuer is Azure's own string, on {tenant ID}.ciamlogin.com.
 
 import (
 	"crypto/rand"
@@ -79,13 +80,18 @@ func (s *Server) ExternalIDAuthority(byTenantID bool) string {
 }
 
 // ExternalIDIssuer is the iss of the External ID tenant's tokens and
-// discovery documents, https://127.0.0.1:PORT/{tenant ID}/v2.0: on the
-// tenant-ID host, as https://{tenant-id}.ciamlogin.com/{tenant-id}/v2.0 is in
-// Azure (security-tokens.md), so another host name than the authority's, on
-// the same listener and certificate. Meaningful in External ID mode only.
+// discovery documents, https://{tenant ID}.ciamlogin.com/{tenant ID}/v2.0,
+// the value Azure gives (security-tokens.md): another host than the
+// authority's. Nothing fetches from an issuer, so its host need not resolve
+// here; the emulator serves that host's endpoints as 127.0.0.1:PORT.
+// Meaningful in External ID mode only.
 func (s *Server) ExternalIDIssuer() string {
-	return "https://" + s.tlsIPHost + "/" + s.cfg.TenantID + "/v2.0"
+	return "https://" + s.cfg.TenantID + ".ciamlogin.com/" + s.cfg.TenantID + "/v2.0"
 }
+
+// TenantIDHost is the host:port that stands for {tenant ID}.ciamlogin.com,
+// 127.0.0.1:PORT. Meaningful in External ID mode only.
+func (s *Server) TenantIDHost() string { return s.tlsIPHost }
 
 // externalIDRoutes serves the v2.0 endpoints under /{tenant}/, the tenant
 // being its onmicrosoft.com domain or its ID: discovery, keys and token on
@@ -194,6 +200,9 @@ type externalIDDiscoveryDocument struct {
 // host the request came through, and the pages on the browser listener; all
 // keep the tenant segment of the request.
 func (s *Server) externalIDDiscovery(w http.ResponseWriter, r *http.Request) {
+	if s.servedOverride(w) {
+		return
+	}
 	path := "/" + s.tenantSegment(r)
 	tlsBase := "https://" + s.externalIDHost(r) + path
 	browserBase := s.browserURL + path
@@ -215,7 +224,8 @@ func (s *Server) externalIDDiscovery(w http.ResponseWriter, r *http.Request) {
 }
 
 // externalIDHost is the host:port of the TLS listener the request came
-// through: the issuer's (127.0.0.1:PORT) or, by default, the authority's.
+// through: the tenant-ID host's (127.0.0.1:PORT) or, by default, the
+// authority's.
 func (s *Server) externalIDHost(r *http.Request) string {
 	if strings.EqualFold(r.Host, s.tlsIPHost) {
 		return s.tlsIPHost

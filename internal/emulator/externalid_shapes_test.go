@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 // The values of the External ID examples in testdata/externalid/.
@@ -37,9 +39,9 @@ var xClient = Client{ID: xClientID, Secret: "doc-secret", RedirectURIs: []string
 // documented examples: contoso, the sample token's tenant ID, app and user,
 // and an API exposing ToDoList.Read and ToDoList.ReadWrite (add-api-scopes.md).
 // Its clock starts now.
-func startExternalID(t *testing.T, edit ...func(*Config)) (*Server, *clock, *flow) {
+func startExternalID(t *testing.T, edit ...func(*Config)) (*Server, *testenv.Clock, *flow) {
 	t.Helper()
-	clk := &clock{t: time.Now().Truncate(time.Second)}
+	clk := testenv.NewClock(time.Now().Truncate(time.Second))
 	cfg := Config{
 		Tenant:     "contoso",
 		TenantID:   xTenantID,

@@ -86,7 +86,7 @@ func TestMSAL(t *testing.T) {
 	// MSAL times expires_in with its own clock, so wait out the 2 s, and move
 	// the emulator's clock as far.
 	time.Sleep(time.Until(res.ExpiresOn.Add(-5*time.Minute)) + 100*time.Millisecond)
-	clk.Advance(lifetime)
+	clk.Add(lifetime)
 	refreshed, err := app.AcquireTokenSilent(ctx, []string{apiScope}, confidential.WithSilentAccount(res.Account))
 	if err != nil {
 		t.Fatal(err)

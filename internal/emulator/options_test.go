@@ -16,6 +16,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 func TestStartOptionErrors(t *testing.T) {
@@ -266,7 +268,7 @@ func TestStrictLogout(t *testing.T) {
 				params.Set("id_token_hint", newFlow(t, s, second).redeem(susi, "openid", "n", alice)["id_token"].(string))
 			}
 			if tt.hint == "expired" {
-				clk.Advance(time.Hour) // the ID token lifetime
+				clk.Add(time.Hour) // the ID token lifetime
 			}
 			resp, page := get(t, s.BrowserURL()+"/contoso.onmicrosoft.com/"+susi+"/oauth2/v2.0/logout?"+params.Encode())
 			if resp.StatusCode != tt.status {
@@ -329,7 +331,7 @@ func msalSignIn(t *testing.T, f *flow, authority, policy string) (confidential.A
 
 // verifyIDToken checks an ID token with go-oidc against the issuer and keys
 // of policy's discovery document, fetched through f.
-func verifyIDToken(t *testing.T, f *flow, clk *clock, policy, raw string) *oidc.IDToken {
+func verifyIDToken(t *testing.T, f *flow, clk *testenv.Clock, policy, raw string) *oidc.IDToken {
 	t.Helper()
 	_, d := f.discovery(strings.ToLower(policy))
 	ctx := oidc.ClientContext(t.Context(), f.http)

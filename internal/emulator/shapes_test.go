@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 // shape is a B2C response shape recorded in testdata/ from Microsoft's
@@ -254,9 +256,9 @@ var docClient = Client{ID: docClientID, Secret: "doc-secret", RedirectURIs: []st
 // startDocTenant starts a tenant with the names of the documented examples:
 // fabrikamb2c, the documented tenant ID and client ID, and a policy for each
 // example. Its clock starts now.
-func startDocTenant(t *testing.T, edit ...func(*Config)) (*Server, *clock, *flow) {
+func startDocTenant(t *testing.T, edit ...func(*Config)) (*Server, *testenv.Clock, *flow) {
 	t.Helper()
-	clk := &clock{t: time.Now().Truncate(time.Second)}
+	clk := testenv.NewClock(time.Now().Truncate(time.Second))
 	cfg := Config{
 		Tenant:   "fabrikamb2c",
 		TenantID: docTenantID,
@@ -489,7 +491,7 @@ func TestDocumentedErrors(t *testing.T) {
 			_, clk, f := startDocTenant(t)
 			issued := clk.Now()
 			code, verifier := f.signIn("b2c_1_signupsignin1", "openid", "n", alice)
-			clk.Advance(codeLifetime)
+			clk.Add(codeLifetime)
 			status, body := f.post("b2c_1_signupsignin1", f.codeForm(code, verifier))
 			unix := func(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 			return tokenAnswer(status, body, unix(clk.Now()), unix(issued), unix(issued.Add(codeLifetime)))
@@ -521,7 +523,7 @@ func TestDocumentedErrors(t *testing.T) {
 		"expired logout hint, StrictLogout": func(t *testing.T) errorAnswer {
 			_, clk, f := startDocTenant(t)
 			hint := f.redeem("b2c_1_signupsignin1", "openid", "n", alice)["id_token"].(string)
-			clk.Advance(time.Hour)
+			clk.Add(time.Hour)
 			return pageAnswer(logout(f, "b2c_1_signupsignin1", url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {docRedirect}}))
 		},
 		"logout redirect not registered for the hint's application, StrictLogout": func(t *testing.T) errorAnswer {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 func TestTokenErrors(t *testing.T) {
@@ -16,7 +18,7 @@ func TestTokenErrors(t *testing.T) {
 		name   string
 		policy string
 		edit   func(url.Values)
-		before func(*testing.T, *Server, *clock, url.Values) // runs after the sign-in, before the request
+		before func(*testing.T, *Server, *testenv.Clock, url.Values) // runs after the sign-in, before the request
 		status int
 		error  string
 		inDesc string
@@ -33,9 +35,9 @@ func TestTokenErrors(t *testing.T) {
 		{name: "malformed verifier", edit: func(f url.Values) { f.Set("code_verifier", "short") }, status: 400, error: "invalid_grant", inDesc: "AADB2C90183"},
 		{name: "other policy", policy: editPolicy, status: 400, error: "invalid_grant", inDesc: "AADB2C90088"},
 		{name: "expired code", status: 400, error: "invalid_grant", inDesc: "AADB2C90080",
-			before: func(t *testing.T, s *Server, c *clock, f url.Values) { c.Advance(codeLifetime) }},
+			before: func(t *testing.T, s *Server, c *testenv.Clock, f url.Values) { c.Add(codeLifetime) }},
 		{name: "code used twice", status: 400, error: "invalid_grant", inDesc: "AADB2C90129",
-			before: func(t *testing.T, s *Server, c *clock, f url.Values) {
+			before: func(t *testing.T, s *Server, c *testenv.Clock, f url.Values) {
 				if status, body := postToken(t, s, susi, f); status != http.StatusOK {
 					t.Fatalf("first use: %d %v", status, body)
 				}
@@ -217,11 +219,11 @@ func TestRefreshErrors(t *testing.T) {
 		name   string
 		policy string
 		form   func(rt string) url.Values
-		before func(*clock)
+		before func(*testenv.Clock)
 		inDesc string
 	}{
 		{name: "other policy", policy: editPolicy, form: func(rt string) url.Values { return refreshForm(rt, apiScope) }, inDesc: "AADB2C90088"},
-		{name: "expired", form: func(rt string) url.Values { return refreshForm(rt, apiScope) }, before: func(c *clock) { c.Advance(14 * 24 * time.Hour) }, inDesc: "AADB2C90080"},
+		{name: "expired", form: func(rt string) url.Values { return refreshForm(rt, apiScope) }, before: func(c *testenv.Clock) { c.Add(14 * 24 * time.Hour) }, inDesc: "AADB2C90080"},
 		{name: "unknown", form: func(string) url.Values { return refreshForm("nope", apiScope) }, inDesc: "AADB2C90090"},
 		{name: "unknown scope", form: func(rt string) url.Values { return refreshForm(rt, apiURI+"/tasks.write") }, inDesc: "AADB2C90117"},
 	}
@@ -251,7 +253,7 @@ func TestClockMovesExpiry(t *testing.T) {
 	if exp := claimsOf(t, s, body["access_token"])["exp"]; exp != float64(start+301) || body["expires_in"] != "301" {
 		t.Errorf("exp = %v, expires_in = %v, want %d and 301", exp, body["expires_in"], start+301)
 	}
-	clk.Advance(2 * time.Hour)
+	clk.Add(2 * time.Hour)
 	_, body = postToken(t, s, susi, refreshForm(body["refresh_token"].(string), apiScope))
 	if exp := claimsOf(t, s, body["access_token"])["exp"]; exp != float64(start+7200+301) {
 		t.Errorf("exp after 2h = %v, want %d", exp, start+7200+301)

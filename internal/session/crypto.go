@@ -51,9 +51,13 @@ type rowKeys struct {
 	aead      cipher.AEAD
 }
 
-func (s secret) derive(kind string) rowKeys {
+func (s secret) derive(kind string) rowKeys { return s.deriveWith(nil, kind) }
+
+// deriveWith derives the keys with salt as HKDF's salt (RFC 5869 §3.1): a
+// server secret as salt makes keys that the secret alone does not give.
+func (s secret) deriveWith(salt []byte, kind string) rowKeys {
 	// One extract, two expands: the same keys as two hkdf.Key calls.
-	prk, err := hkdf.Extract(sha256.New, s[:], nil)
+	prk, err := hkdf.Extract(sha256.New, s[:], salt)
 	if err != nil {
 		panic(err) // only for impossible lengths
 	}

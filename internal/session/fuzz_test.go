@@ -45,7 +45,7 @@ var (
 )
 
 func fuzzStore(table *aztables.Client) *Store {
-	return NewStore(table, Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour, Now: func() time.Time { return fuzzNow }})
+	return NewStore(table, Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour, PendingKey: []byte("fuzz pending key"), Now: func() time.Time { return fuzzNow }})
 }
 
 // FuzzLoad: any cookie value gives ErrNotFound or a session, never a panic.

@@ -57,11 +57,19 @@ const (
 // PendingLifetime is how long a started sign-in may take.
 const PendingLifetime = 10 * time.Minute
 
+// clockSkew is how far the clocks of two instances may differ: a pending
+// sign-in sealed by one is opened by another.
+const clockSkew = time.Minute
+
 // Options tune a Store.
 type Options struct {
 	IdleTimeout     time.Duration // a session unused this long ends
 	AbsoluteTimeout time.Duration // a session ends this long after creation
-	Now             func() time.Time
+	// PendingKey is a server secret that pending sign-in cookies are keyed
+	// with besides their state, so that only the app can make one. Without
+	// it, SealPending and OpenPending fail.
+	PendingKey []byte
+	Now        func() time.Time
 }
 
 // Store reads and writes sessions in one table.
@@ -69,6 +77,7 @@ type Store struct {
 	table    *aztables.Client
 	idle     time.Duration
 	absolute time.Duration
+	pending  []byte // Options.PendingKey
 	now      func() time.Time
 }
 
@@ -77,7 +86,7 @@ func NewStore(table *aztables.Client, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{table: table, idle: opts.IdleTimeout, absolute: opts.AbsoluteTimeout, now: opts.Now}
+	return &Store{table: table, idle: opts.IdleTimeout, absolute: opts.AbsoluteTimeout, pending: bytes.Clone(opts.PendingKey), now: opts.Now}
 }
 
 // EnsureTable creates the table if it does not exist yet.
@@ -462,21 +471,36 @@ func NewState() string { return newSecret().String() }
 // and only that browser can finish it (login CSRF, RFC 6749 §10.12). The
 // table keeps only the mark that a state was used (Consume).
 
+// errNoPendingKey reports a Store made without Options.PendingKey.
+var errNoPendingKey = errors.New("session: Options.PendingKey is not set")
+
 // SealPending returns a cookie value carrying data for the sign-in of state:
-// sealed with a key derived from the state, with its expiry inside.
+// sealed with a key derived from the state and the server's PendingKey,
+// with its expiry inside.
 func (s *Store) SealPending(state string, data []byte) (string, error) {
+	return s.sealPending(state, data, s.now().Add(PendingLifetime))
+}
+
+func (s *Store) sealPending(state string, data []byte, expires time.Time) (string, error) {
+	if len(s.pending) == 0 {
+		return "", errNoPendingKey
+	}
 	st, err := parseSecret(state)
 	if err != nil {
 		return "", err
 	}
-	plain := binary.BigEndian.AppendUint64(nil, uint64(s.now().Add(PendingLifetime).Unix()))
-	sealed := st.derive(rowPending).seal(rowPending, append(plain, data...))
+	plain := binary.BigEndian.AppendUint64(nil, uint64(expires.Unix()))
+	sealed := st.deriveWith(s.pending, rowPending).seal(rowPending, append(plain, data...))
 	return base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 
 // OpenPending returns the data that SealPending sealed for state; ErrNotFound
-// when the value was made for another state, altered, or has expired.
+// when the value was made for another state or without the server's key,
+// was altered, has expired, or claims to live longer than PendingLifetime.
 func (s *Store) OpenPending(state, value string) ([]byte, error) {
+	if len(s.pending) == 0 {
+		return nil, errNoPendingKey
+	}
 	st, err := parseSecret(state)
 	if err != nil {
 		return nil, ErrNotFound
@@ -485,11 +509,14 @@ func (s *Store) OpenPending(state, value string) ([]byte, error) {
 	if err != nil {
 		return nil, ErrNotFound
 	}
-	plain, err := st.derive(rowPending).open(rowPending, sealed)
+	plain, err := st.deriveWith(s.pending, rowPending).open(rowPending, sealed)
 	if err != nil || len(plain) < 8 {
 		return nil, ErrNotFound
 	}
-	if expires := time.Unix(int64(binary.BigEndian.Uint64(plain)), 0); !s.now().Before(expires) {
+	// The lifetime is capped here too, whatever the value says.
+	now := s.now()
+	expires := time.Unix(int64(binary.BigEndian.Uint64(plain)), 0)
+	if !now.Before(expires) || expires.Sub(now) > PendingLifetime+clockSkew {
 		return nil, ErrNotFound
 	}
 	return plain[8:], nil
@@ -497,14 +524,18 @@ func (s *Store) OpenPending(state, value string) ([]byte, error) {
 
 // Consume marks state used: the first caller succeeds, every later one gets
 // ErrNotFound, so a callback cannot be replayed. One insert; the mark
-// expires with the sign-in and the sweep removes it.
+// expires with the sign-in and the sweep removes it. The mark names the
+// call that made it, so when the SDK retries an insert whose first attempt
+// succeeded unseen, the 409 of the retry is known for this call's own.
 func (s *Store) Consume(ctx context.Context, state string) error {
 	st, err := parseSecret(state)
 	if err != nil {
 		return ErrNotFound
 	}
-	row, err := marshalEntity(st.derive(rowPending).partition, rowUsed, map[string]any{
+	partition, attempt := st.derive(rowPending).partition, newSecret().String()
+	row, err := marshalEntity(partition, rowUsed, map[string]any{
 		"Expires": aztables.EDMDateTime(s.now().UTC().Add(PendingLifetime)),
+		"Attempt": attempt,
 	})
 	if err != nil {
 		return err
@@ -514,26 +545,26 @@ func (s *Store) Consume(ctx context.Context, state string) error {
 		return err
 	})
 	if re, ok := errors.AsType[*azcore.ResponseError](err); ok && re.ErrorCode == string(aztables.EntityAlreadyExists) {
-		return ErrNotFound
+		return s.consumedBy(ctx, partition, attempt)
 	}
 	return classify("consume sign-in", err)
 }
 
-// Consumed reports whether state was used, to tell a replayed callback from
-// one of another browser.
-func (s *Store) Consumed(ctx context.Context, state string) (bool, error) {
-	st, err := parseSecret(state)
+// consumedBy is nil when the mark of a consumed state is attempt's own,
+// ErrNotFound when another call made it.
+func (s *Store) consumedBy(ctx context.Context, partition, attempt string) error {
+	resp, err := s.table.GetEntity(ctx, partition, rowUsed, nil)
 	if err != nil {
-		return false, nil
+		return classify("read sign-in mark", err)
 	}
-	_, err = s.table.GetEntity(ctx, st.derive(rowPending).partition, rowUsed, nil)
-	switch err := classify("read sign-in mark", err); {
-	case errors.Is(err, ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
+	var mark struct{ Attempt string }
+	if err := json.Unmarshal(resp.Value, &mark); err != nil {
+		return fmt.Errorf("session: decoding sign-in mark: %w", err)
 	}
-	return true, nil
+	if mark.Attempt != attempt {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // list calls fn for each entity that opts select, page by page.

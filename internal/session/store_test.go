@@ -3,6 +3,7 @@ package session_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -10,30 +11,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/session"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
-// clock is a test clock that tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newStore(t *testing.T) (*session.Store, *aztables.Client, *clock) {
+func newStore(t *testing.T) (*session.Store, *aztables.Client, *testenv.Clock) {
 	t.Helper()
 	_, table := testenv.SharedAzurite(t).NewTable(t)
-	clk := &clock{now: time.Now().Truncate(time.Second)}
-	return session.NewStore(table, session.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour, Now: clk.Now}), table, clk
+	clk := testenv.NewClock(time.Now().Truncate(time.Second))
+	return session.NewStore(table, storeOptions(clk)), table, clk
+}
+
+// storeOptions are the options of the tests' stores, with a pending key of
+// the test's own.
+func storeOptions(clk *testenv.Clock) session.Options {
+	return session.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour, PendingKey: []byte(rand.Text()), Now: clk.Now}
 }
 
 func ctx(t *testing.T) context.Context {
@@ -144,7 +139,7 @@ func TestLoadRejects(t *testing.T) {
 
 // movedTime creates a session, moves one of its row's times an hour
 // later, as a table writer extending it would, and returns its ID.
-func movedTime(t *testing.T, store *session.Store, table *aztables.Client, clk *clock, property string) string {
+func movedTime(t *testing.T, store *session.Store, table *aztables.Client, clk *testenv.Clock, property string) string {
 	t.Helper()
 	clk.Add(time.Second) // rowOf tells rows apart by creation time
 	sess, err := store.Create(ctx(t), []byte("stolen"), nil)
@@ -262,21 +257,34 @@ func TestPendingCookie(t *testing.T) {
 	}
 }
 
-// A state is consumed once; Consumed tells a replay from a stranger.
+// The sign-in cookie is keyed by the server: a store with another key,
+// which is all an attacker has, can neither open one nor make one that opens.
+func TestPendingCookieNeedsServerKey(t *testing.T) {
+	store, table, clk := newStore(t)
+	attacker := session.NewStore(table, storeOptions(clk))
+	state := session.NewState()
+	forged, err := attacker.SealPending(state, []byte(`{"returnTo":"//evil.example"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := store.OpenPending(state, forged); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("a cookie sealed with another key opened: %q, %v", data, err)
+	}
+	keyless := session.NewStore(table, session.Options{Now: clk.Now})
+	if _, err := keyless.SealPending(state, []byte("x")); err == nil {
+		t.Fatal("a store without a PendingKey sealed a sign-in cookie")
+	}
+}
+
+// A state is consumed once.
 func TestConsumeOnce(t *testing.T) {
 	store, _, _ := newStore(t)
 	state := session.NewState()
-	if used, err := store.Consumed(ctx(t), state); err != nil || used {
-		t.Fatalf("Consumed before use = %v, %v", used, err)
-	}
 	if err := store.Consume(ctx(t), state); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.Consume(ctx(t), state); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("second Consume: err = %v, want ErrNotFound", err)
-	}
-	if used, err := store.Consumed(ctx(t), state); err != nil || !used {
-		t.Fatalf("Consumed after use = %v, %v", used, err)
 	}
 }
 
@@ -496,5 +504,24 @@ func TestTokenCacheAfterLogout(t *testing.T) {
 		if len(page.Entities) != 0 {
 			t.Fatalf("rows left after logout: %s", page.Entities)
 		}
+	}
+}
+
+// When the reply to the insert that consumes a state is lost, the SDK sends
+// the insert again and gets 409: the mark is this call's own, so the
+// sign-in goes on. Another call's mark is still a replay.
+func TestConsumeRetriedAfterLostReply(t *testing.T) {
+	proxy, table := testenv.SharedAzurite(t).NewProxiedTable(t, policy.RetryOptions{MaxRetries: 2, RetryDelay: 10 * time.Millisecond})
+	store := session.NewStore(table, storeOptions(testenv.NewClock(time.Now())))
+	state := session.NewState()
+	proxy.SetMode(testenv.LoseReply, 0)
+	if err := store.Consume(ctx(t), state); err != nil {
+		t.Fatalf("Consume with its first reply lost: %v, want success", err)
+	}
+	if proxy.Accepted() < 2 {
+		t.Fatalf("%d connections: the reply was not lost, so nothing was retried", proxy.Accepted())
+	}
+	if err := store.Consume(ctx(t), state); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("a second Consume: %v, want ErrNotFound", err)
 	}
 }

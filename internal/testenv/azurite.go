@@ -233,6 +233,22 @@ func (a *Azurite) NewTable(t testing.TB) (name string, table *aztables.Client) {
 	return name, svc.NewClient(name)
 }
 
+// NewProxiedTable creates a table as NewTable does and returns a client of
+// it that reaches Azurite through a FaultProxy, with the SDK retrying as
+// retry says: the proxy counts the connections the client makes, and can
+// lose a reply the client then retries.
+func (a *Azurite) NewProxiedTable(t testing.TB, retry policy.RetryOptions) (*FaultProxy, *aztables.Client) {
+	t.Helper()
+	name, _ := a.NewTable(t)
+	proxy := NewFaultProxy(t, func(string) string { return a.addr() })
+	conn := strings.Replace(a.ConnectionString(), a.addr(), "127.0.0.1:"+proxy.Port(), 1)
+	svc, err := aztables.NewServiceClientFromConnectionString(conn, &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: retry}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proxy, svc.NewClient(name)
+}
+
 // FreePort returns a TCP port on loopback that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()

@@ -26,6 +26,11 @@ const (
 	// Drop closes every connection, open or new, at once: a server that is
 	// down.
 	Drop
+	// LoseReply passes requests on but loses the next reply: the first
+	// bytes the target sends back are dropped and both connections reset,
+	// and the proxy passes again. The target did the work; the client saw
+	// a broken connection, and a client that retries sends it again.
+	LoseReply
 )
 
 // FaultProxy is a TCP proxy on loopback in front of one target address. It
@@ -186,6 +191,11 @@ func (p *FaultProxy) pipe(dst, src net.Conn, fromTarget bool) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
+		if n > 0 && fromTarget && p.takeLostReply() {
+			reset(dst)
+			reset(src)
+			return
+		}
 		if n > 0 {
 			mode, delay, _, _ := p.state()
 			if mode == Delay && fromTarget {
@@ -211,6 +221,20 @@ func (p *FaultProxy) pipe(dst, src net.Conn, fromTarget bool) {
 			return
 		}
 	}
+}
+
+// takeLostReply reports whether the proxy loses this reply, and if so
+// passes again after it.
+func (p *FaultProxy) takeLostReply() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mode != LoseReply {
+		return false
+	}
+	p.mode = Pass
+	close(p.changed)
+	p.changed = make(chan struct{})
+	return true
 }
 
 // gate waits while the proxy hangs, and reports whether c may carry on:
