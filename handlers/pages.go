@@ -40,8 +40,10 @@ func healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-// readyz answers 200 once sign-in can work: the session table and the
-// sign-in user flow answer. It names the part that does not, and logs why.
+// readyz answers 200 once sign-in can work: the session table answers and
+// the sign-in user flow's discovery document is at hand, from the cache
+// sign-ins use (the last good one while B2C does not answer). It names the
+// part that does not, and logs why.
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if err := s.auth.Ready(r.Context()); err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -129,29 +130,40 @@ func (d *discoveryCache) get(req *http.Request, fresh bool) (*cachedDoc, error) 
 				return nil, req.Context().Err()
 			}
 		}
-		done := make(chan struct{})
-		e.fetching = done
+		e.fetching = make(chan struct{})
 		d.mu.Unlock()
-
-		doc, err := d.fetch(req)
-
-		d.mu.Lock()
-		e.fetching = nil
-		close(done)
-		if err == nil {
-			e.good, e.err, e.backoff, e.retryAt = doc, nil, 0, time.Time{}
-		} else {
-			e.err, e.backoff = err, min(max(2*e.backoff, firstBackoff), lastBackoff)
-			e.retryAt = d.now().Add(e.backoff)
-			doc = e.good
-		}
-		d.mu.Unlock()
-		if doc != nil {
-			return doc, nil
-		}
-		return nil, err
+		return d.fetchFor(req, e)
 	}
 }
+
+// fetchFor fetches the document of e and records the outcome: the document,
+// or the failure and the next back-off step. It always ends the fetch under
+// way, even if the transport panics, so that no caller waits for it forever.
+func (d *discoveryCache) fetchFor(req *http.Request, e *docEntry) (doc *cachedDoc, err error) {
+	err = errFetchPanicked
+	defer func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		close(e.fetching)
+		e.fetching = nil
+		if err == nil {
+			e.good, e.err, e.backoff, e.retryAt = doc, nil, 0, time.Time{}
+			return
+		}
+		e.err, e.backoff = err, min(max(2*e.backoff, firstBackoff), lastBackoff)
+		if se, ok := errors.AsType[*statusError](err); ok {
+			// B2C's own word on when to come back (RFC 9110 §10.2.3).
+			e.backoff = min(max(e.backoff, se.retryAfter), lastBackoff)
+		}
+		e.retryAt = d.now().Add(e.backoff)
+		if e.good != nil {
+			doc, err = e.good, nil
+		}
+	}()
+	return d.fetch(req)
+}
+
+var errFetchPanicked = errors.New("b2c: discovery fetch panicked")
 
 // fetch gets the document from B2C and validates it. The caller's
 // cancellation does not end it: others may be waiting for it.
@@ -169,7 +181,11 @@ func (d *discoveryCache) fetch(req *http.Request) (*cachedDoc, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &statusError{url: req.URL.Redacted(), status: resp.StatusCode}
+		se := &statusError{url: req.URL.Redacted(), status: resp.StatusCode}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			se.retryAfter = time.Duration(secs) * time.Second
+		}
+		return nil, se
 	}
 	doc := &cachedDoc{body: body, forMSAL: body, header: resp.Header.Clone(), expires: d.now().Add(d.ttl)}
 	if err := json.Unmarshal(body, &doc.meta); err != nil {
@@ -188,8 +204,9 @@ func (d *discoveryCache) fetch(req *http.Request) (*cachedDoc, error) {
 
 // statusError is a discovery document answered with a status other than 200.
 type statusError struct {
-	url    string
-	status int
+	url        string
+	status     int
+	retryAfter time.Duration // its Retry-After, in seconds, if any
 }
 
 func (e *statusError) Error() string {
@@ -205,12 +222,13 @@ func (d *discoveryCache) metadata(req *http.Request, fresh bool) (*Metadata, err
 	case err == nil:
 		m := doc.meta
 		return &m, nil
-	case isStatus && se.status >= 500:
+	case isStatus && (se.status >= 500 || se.status == http.StatusTooManyRequests || se.status == http.StatusRequestTimeout):
+		// Down, or limiting this app's requests: not the site's settings.
 		return nil, fmt.Errorf("%w: discovery answered %d", ErrUnreachable, se.status)
 	case isStatus:
 		// B2C answers 4xx for a user flow the tenant does not have.
 		return nil, &MisconfiguredError{Setting: "TenantHost", Reason: fmt.Sprintf("discovery document %s answered %d: no such tenant or user flow", se.url, se.status)}
-	case transportFailure(err):
+	case transportFailure(err), errors.Is(err, context.Canceled):
 		return nil, fmt.Errorf("%w: discovery: %v", ErrUnreachable, transportCause(err))
 	case errors.Is(err, ErrMisconfigured):
 		return nil, err

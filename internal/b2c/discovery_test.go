@@ -1,6 +1,7 @@
 package b2c
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -101,5 +102,75 @@ func TestDiscoveryCacheRefusesInvalidDocument(t *testing.T) {
 	clk.Add(firstBackoff)
 	if m, err := c.Metadata(t.Context(), "B2C_1_susi"); err != nil || m.JWKSURI == "" {
 		t.Fatalf("Metadata after the back-off step: %v, %v; want the good document", m, err)
+	}
+}
+
+// B2C limiting the app's requests (429) is "unreachable", not a setting to
+// fix, and its Retry-After holds the next fetch back.
+func TestDiscoveryCacheHonoursRetryAfter(t *testing.T) {
+	var fetches atomic.Int64
+	mux := http.NewServeMux()
+	srv := httptest.NewTLSServer(mux)
+	t.Cleanup(srv.Close)
+	mux.HandleFunc("GET /contoso.onmicrosoft.com/B2C_1_susi/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+	clk := testenv.NewClock(time.Now())
+	c, err := New(Config{
+		Tenant:   Tenant{Name: "contoso", Host: strings.TrimPrefix(srv.URL, "https://")},
+		ClientID: "client-1", ClientSecret: "secret", Policies: []string{"B2C_1_susi"},
+		HTTPClient: srv.Client(), Now: clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		advance time.Duration
+		fetches int64
+	}{{0, 1}, {20 * time.Second, 1}, {11 * time.Second, 2}} {
+		clk.Add(step.advance)
+		if _, err := c.Metadata(t.Context(), "B2C_1_susi"); !errors.Is(err, ErrUnreachable) || errors.Is(err, ErrMisconfigured) {
+			t.Fatalf("Metadata answered 429: %v, want ErrUnreachable only", err)
+		}
+		if got := fetches.Load(); got != step.fetches {
+			t.Fatalf("after %v more: %d fetches, want %d", step.advance, got, step.fetches)
+		}
+	}
+}
+
+// panicOnce panics in its first round trip.
+type panicOnce struct {
+	next     http.RoundTripper
+	panicked atomic.Bool
+}
+
+func (p *panicOnce) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !p.panicked.Swap(true) {
+		panic("transport bug")
+	}
+	return p.next.RoundTrip(req)
+}
+
+// A fetch that panics ends like a failed one: later callers neither wait
+// for it forever nor find the document stuck.
+func TestDiscoveryCachePanickedFetchEnds(t *testing.T) {
+	clk := testenv.NewClock(time.Now())
+	c := discoveryServer(t, clk, func(int64) bool { return true })
+	c.discovery.next = &panicOnce{next: c.discovery.next}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the transport's panic did not reach the caller")
+			}
+		}()
+		c.Metadata(t.Context(), "B2C_1_susi")
+	}()
+	clk.Add(firstBackoff)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Metadata(ctx, "B2C_1_susi"); err != nil {
+		t.Fatalf("Metadata after a fetch panicked: %v", err)
 	}
 }
