@@ -23,6 +23,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/b2c-functions-go/b2c-functions-go/internal/b2c"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/session"
 )
@@ -41,6 +43,9 @@ type Service struct {
 	cfg   Config
 	b2c   *b2c.Client
 	store *session.Store
+	// tokens merges the AccessToken calls of one session and scopes made at
+	// once.
+	tokens singleflight.Group
 }
 
 // New returns a Service for cfg. It does no I/O, so a cold start answers at

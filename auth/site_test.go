@@ -62,6 +62,8 @@ type siteOptions struct {
 	config func(*auth.Config)
 	// routes adds handlers to the mux after Mount.
 	routes func(*http.ServeMux, *auth.Service)
+	// emulator changes the emulator's Config before it starts.
+	emulator func(*emulator.Config)
 }
 
 // startSite starts the emulator, a table of the test's own in the shared
@@ -73,13 +75,17 @@ func startSite(t *testing.T, o siteOptions) *site {
 	base := "http://" + srv.Listener.Addr().String()
 	s := &site{URL: base, Secret: "secret-" + rand.Text()}
 
-	emu, err := emulator.Start(emulator.Config{
+	emuCfg := emulator.Config{
 		Tenant:   "contoso",
 		Policies: []emulator.Policy{{Name: susi}, {Name: profileEdit, Kind: emulator.ProfileEdit}},
 		Clients:  []emulator.Client{{ID: testClientID, Secret: s.Secret, RedirectURIs: []string{base + "/getAToken"}}},
 		Users:    []emulator.User{alice, bob},
 		APIs:     []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: apiClientID, Scopes: []string{"tasks.read"}}},
-	})
+	}
+	if o.emulator != nil {
+		o.emulator(&emuCfg)
+	}
+	emu, err := emulator.Start(emuCfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/b2c"
@@ -21,6 +22,24 @@ func (s *Service) AccessToken(ctx context.Context, scopes []string) (string, err
 	if !ok {
 		return "", ErrSignInRequired
 	}
+	// The requests of one session for the same scopes at once (tabs opened
+	// together after the token expired) share one call: one refresh, not
+	// one per tab that all but one would lose.
+	key := sessionHash(user.sess.ID) + " " + strings.Join(scopes, " ")
+	select {
+	case res := <-s.tokens.DoChan(key, func() (any, error) { return s.accessToken(ctx, user, scopes) }):
+		tok, _ := res.Val.(string)
+		if res.Shared && (errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded)) && ctx.Err() == nil {
+			// The request that made the call went away, not this one.
+			return s.accessToken(ctx, user, scopes)
+		}
+		return tok, res.Err
+	case <-ctx.Done():
+		return "", s.failure(ctx.Err())
+	}
+}
+
+func (s *Service) accessToken(ctx context.Context, user *User, scopes []string) (string, error) {
 	tok, err := s.acquireSilent(ctx, user, scopes)
 	// Two requests refreshing at once: the loser's cache write fails on the
 	// ETag, or B2C refuses its (already rotated) refresh token. Re-read the

@@ -52,6 +52,8 @@ type appOptions struct {
 	table *aztables.Client
 	// now is the sessions' clock.
 	now func() time.Time
+	// requestTimeout is Deps.RequestTimeout.
+	requestTimeout time.Duration
 }
 
 // testApp is the web layer over a real auth.Service, served by an
@@ -85,6 +87,8 @@ func newApp(t *testing.T, o appOptions) *testApp {
 		APIEndpoint: o.apiEndpoint,
 		Localhost:   o.localhost,
 		HTTPS:       o.https,
+
+		RequestTimeout: o.requestTimeout,
 	})
 	if err != nil {
 		t.Fatal(err)

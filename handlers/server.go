@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
@@ -36,6 +37,10 @@ type Deps struct {
 	// HTTPS: the app's public origin is https, so browsers are told to
 	// use nothing else (Strict-Transport-Security, RFC 6797).
 	HTTPS bool
+	// RequestTimeout is the deadline of each request's calls to Table
+	// Storage, B2C and the API together, so that one slow dependency
+	// cannot hold a worker; default 30 s.
+	RequestTimeout time.Duration
 }
 
 // Server is the web layer. New parses its pages; Handler serves the app
@@ -51,6 +56,7 @@ type server struct {
 	scopes    []string
 	localhost bool
 	https     bool
+	timeout   time.Duration
 	pages     map[string]*template.Template
 	css       template.CSS
 	csp       string
@@ -65,7 +71,11 @@ func New(d Deps) (*Server, error) {
 	if d.APIClient == nil {
 		d.APIClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	s := &server{log: d.Logger, api: d.APIClient, endpoint: d.APIEndpoint, scopes: d.APIScopes, localhost: d.Localhost, https: d.HTTPS, msal: msalVersion()}
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = 30 * time.Second
+	}
+	s := &server{log: d.Logger, api: d.APIClient, endpoint: d.APIEndpoint, scopes: d.APIScopes, localhost: d.Localhost, https: d.HTTPS,
+		timeout: d.RequestTimeout, msal: msalVersion()}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -83,7 +93,7 @@ func (srv *Server) RenderError(w http.ResponseWriter, r *http.Request, err error
 func (srv *Server) Handler(svc *auth.Service) http.Handler {
 	s := srv.s
 	s.auth = svc
-	h := s.handler()
+	h := s.withDeadline(s.handler())
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, &pageError{Status: http.StatusForbidden, Title: "Request refused",
@@ -93,6 +103,17 @@ func (srv *Server) Handler(svc *auth.Service) http.Handler {
 	h = s.securityHeaders(h)
 	h = s.logRequests(h)
 	return h
+}
+
+// withDeadline gives each request's context the deadline every call it
+// makes shares: a dependency that does not answer in time fails the call,
+// and the error page says which.
+func (s *server) withDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 func (s *server) parseTemplates() error {

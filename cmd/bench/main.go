@@ -51,7 +51,7 @@ const (
 	homeAllocsBudget = 300.0    // allocs/op of BenchmarkSignedInHome
 )
 
-var benchmarks = []string{"BenchmarkBarePointRead", "BenchmarkSignedInHome", "BenchmarkGraphcallFromCache"}
+var benchmarks = []string{"BenchmarkBareRead", "BenchmarkSignedInHome", "BenchmarkGraphcallFromCache"}
 
 type settings struct {
 	duration, warmup, c1, c1Warmup time.Duration

@@ -68,7 +68,7 @@ func sample(ctx context.Context, warm, d time.Duration, f func() error) (latency
 }
 
 // barePointRead reads one small row with the Table Storage SDK, as
-// BenchmarkBarePointRead does: no HTTP server, session or page around it.
+// BenchmarkBareRead does: no HTTP server, session or page around it.
 func barePointRead(ctx context.Context, s *parts, warm, d time.Duration) (latency, error) {
 	svc, err := aztables.NewServiceClientFromConnectionString(tableConnection(s.tableEndpoint()), &aztables.ClientOptions{
 		ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}},

@@ -33,10 +33,10 @@ func benchmarkPage(b *testing.B, path string) {
 	}
 }
 
-// BenchmarkBarePointRead is the floor a signed-in page is held to: the
+// BenchmarkBareRead is the floor a signed-in page is held to: the
 // Table Storage SDK reading one small row from the same Azurite, with no
 // HTTP server, session or page around it.
-func BenchmarkBarePointRead(b *testing.B) {
+func BenchmarkBareRead(b *testing.B) {
 	_, table := testenv.SharedAzurite(b).NewTable(b)
 	row, err := json.Marshal(aztables.EDMEntity{Entity: aztables.Entity{PartitionKey: "p", RowKey: "session"},
 		Properties: map[string]any{"Data": aztables.EDMBinary(make([]byte, 1500))}})

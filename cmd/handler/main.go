@@ -51,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		APIScopes:   cfg.APIScopes,
 		Localhost:   auth.IsLoopback(redirect.Hostname()),
 		HTTPS:       redirect.Scheme == "https",
+
+		RequestTimeout: cfg.RequestTimeout,
 	})
 	if err != nil {
 		return err

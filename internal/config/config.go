@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
 )
@@ -32,12 +33,24 @@ const (
 	APIEndpoint = "API_ENDPOINT"
 	Port        = "FUNCTIONS_CUSTOMHANDLER_PORT"
 	LogLevel    = "LOG_LEVEL"
+	// RequestTimeout bounds one request's Table Storage and B2C calls
+	// together.
+	RequestTimeout = "REQUEST_TIMEOUT"
+)
+
+// Bounds of RequestTimeout: an HTTP-triggered function has 230 s to answer
+// whatever its functionTimeout ("Azure Functions hosting options",
+// Function app time-out duration).
+const (
+	DefaultRequestTimeout = 30 * time.Second
+	hostResponseLimit     = 230 * time.Second
 )
 
 var own = []Setting{
 	{Name: APIEndpoint, Description: "URL of the protected API that /graphcall calls, with the scopes in " + auth.EnvAPIScopes},
 	{Name: Port, Description: "port to listen on; set by the Functions host, default 8080"},
 	{Name: LogLevel, Description: "debug, info, warn or error; default info"},
+	{Name: RequestTimeout, Description: "deadline of one request across all its Table Storage, B2C and API calls, such as 20s; default 30s, under the 230 s the Functions host gives an HTTP request"},
 }
 
 // Settings lists every variable the handler reads: the auth package's, then
@@ -57,6 +70,8 @@ type Config struct {
 	APIScopes   []string
 	Port        string
 	LogLevel    slog.Level
+	// RequestTimeout is the deadline of one request's calls.
+	RequestTimeout time.Duration
 }
 
 // Load reads and validates the handler's own settings. The error names the
@@ -89,5 +104,10 @@ func Load(getenv func(string) string) (*Config, error) {
 	default:
 		return nil, fmt.Errorf("config: %s: %q is not one of debug, info, warn, error", LogLevel, level)
 	}
+	d, err := time.ParseDuration(get(RequestTimeout, DefaultRequestTimeout.String()))
+	if err != nil || d <= 0 || d >= hostResponseLimit {
+		return nil, fmt.Errorf("config: %s: %q is not a duration between 0 and %v, such as 20s", RequestTimeout, get(RequestTimeout, ""), hostResponseLimit)
+	}
+	c.RequestTimeout = d
 	return c, nil
 }

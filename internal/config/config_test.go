@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
 )
@@ -13,7 +14,7 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != "8080" || c.LogLevel != slog.LevelInfo || c.APIEndpoint != "" {
+	if c.Port != "8080" || c.LogLevel != slog.LevelInfo || c.APIEndpoint != "" || c.RequestTimeout != DefaultRequestTimeout {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -28,6 +29,9 @@ func TestLoadRejects(t *testing.T) {
 		{APIEndpoint, "http://api.example.com/", map[string]string{auth.EnvAPIScopes: "s"}}, // the bearer token in clear
 		{auth.EnvAPIScopes, "", map[string]string{APIEndpoint: "https://api.example.com/"}},
 		{LogLevel, "verbose", nil},
+		{RequestTimeout, "20", nil},
+		{RequestTimeout, "-1s", nil},
+		{RequestTimeout, "5m", nil}, // past the host's 230 s
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -40,6 +44,13 @@ func TestLoadRejects(t *testing.T) {
 				t.Fatalf("err = %v, want one naming %s", err, tt.name)
 			}
 		})
+	}
+}
+
+func TestLoadRequestTimeout(t *testing.T) {
+	c, err := Load(func(k string) string { return map[string]string{RequestTimeout: "20s"}[k] })
+	if err != nil || c.RequestTimeout != 20*time.Second {
+		t.Fatalf("REQUEST_TIMEOUT=20s: %v, %v", c, err)
 	}
 }
 
