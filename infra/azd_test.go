@@ -90,9 +90,10 @@ func TestAzureYAML(t *testing.T) {
 		svc, _ := v.(map[string]any)
 		where := "services." + name
 		onlyKeys(t, where, svc, azdService)
-		// azd deploys to the resource tagged azd-service-name: <service>.
-		if !strings.Contains(string(main), "'azd-service-name': '"+name+"'") {
-			t.Errorf("%s: main.bicep tags no resource azd-service-name: %s", where, name)
+		// azd deploys to the resource tagged azd-service-name: <service>,
+		// the site, which the function app module tags with serviceName.
+		if !strings.Contains(string(main), "serviceName: '"+name+"'") {
+			t.Errorf("%s: main.bicep passes the function app no serviceName: %s", where, name)
 		}
 		for _, key := range azdFunctionRefuses {
 			if _, has := svc[key]; has {

@@ -327,7 +327,10 @@ module functionApp 'modules/functionapp.bicep' = {
     name: functionAppName
     planName: 'plan-${resourceToken}'
     location: location
-    tags: union(tags, { 'azd-service-name': 'handler' })
+    tags: tags
+    // azd deploys the service 'handler' (azure.yaml) to the one resource
+    // tagged with its name: the site, not the plan too.
+    serviceName: 'handler'
     // The identity through roles: the app waits for its role assignments.
     identityId: roles.outputs.identityId
     identityClientId: roles.outputs.identityClientId

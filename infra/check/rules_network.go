@@ -111,3 +111,15 @@ func ruleVnetLockdown(_ *Set, t *template, report reporter) {
 		}
 	}
 }
+
+// rulePrivateDNSZoneCloud: a private DNS zone's name differs per cloud
+// ("Azure Private Endpoint private DNS zone values": privatelink.vaultcore.azure.net,
+// .usgovcloudapi.net, .azure.cn), so a literal one is right in one cloud only.
+func rulePrivateDNSZoneCloud(_ *Set, t *template, report reporter) {
+	t.Root.walk(func(n *Node) bool {
+		if v, ok := stringValue(n); ok && strings.HasPrefix(strings.ToLower(v), "privatelink.") {
+			report(n.Line, "private DNS zone %q is written out for one cloud: build it from environment().suffixes", v)
+		}
+		return true
+	})
+}

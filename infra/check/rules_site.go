@@ -228,3 +228,21 @@ func ruleAppInsightsEntra(_ *Set, t *template, report reporter) {
 		}
 	}
 }
+
+// azdServiceTag is the tag azd deploys a service to. azd before 1.23.4
+// refuses a service whose tag two resources carry ("expecting only '1'
+// resource tagged"), and a plan tagged like its site is the usual second one.
+const azdServiceTag = "'azd-service-name'"
+
+func ruleAzdServiceTag(_ *Set, t *template, report reporter) {
+	for _, r := range t.Resources {
+		if !strings.EqualFold(r.Type, "Microsoft.Web/sites") && strings.Contains(textOf(prop(r.Body, "tags")), azdServiceTag) {
+			report(r.Line, "resource %s (%s) carries the azd-service-name tag: only the site may, or azd finds two resources for the service", r.Symbol, r.Type)
+		}
+	}
+	for _, m := range t.Modules {
+		if strings.Contains(textOf(prop(m.Body, "params", "tags")), azdServiceTag) {
+			report(m.Line, "module %s is passed the azd-service-name tag in its tags, which it may put on every resource it deploys: pass the service's name on its own for the site alone", m.Symbol)
+		}
+	}
+}

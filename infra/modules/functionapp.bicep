@@ -22,6 +22,9 @@ param location string
 @description('Tags applied to the plan and the app.')
 param tags object
 
+@description('The azd service deployed to the app: its azd-service-name tag, on the site alone.')
+param serviceName string
+
 @description('Resource ID of the user-assigned identity the app runs as.')
 param identityId string
 
@@ -154,7 +157,7 @@ resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
 resource site 'Microsoft.Web/sites@2025-03-01' = {
   name: name
   location: location
-  tags: tags
+  tags: union(tags, { 'azd-service-name': serviceName })
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'

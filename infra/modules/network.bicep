@@ -102,7 +102,9 @@ var endpoints = [
   }
   {
     group: 'vault'
-    zone: 'privatelink.vaultcore.azure.net'
+    // privatelink.vaultcore.azure.net in Azure, .usgovcloudapi.net and
+    // .azure.cn in the sovereign clouds: the vault suffix, vault. as vaultcore.
+    zone: 'privatelink${replace(environment().suffixes.keyvaultDns, 'vault.', 'vaultcore.')}'
     target: vault.id
   }
 ]
