@@ -36,6 +36,12 @@ func TestPipeline(t *testing.T) {
 			t.Errorf("the workflow does not run on %s", event)
 		}
 	}
+	// Once per change: a pull request from a branch of this repository
+	// would otherwise run it twice, for the push and for the pull request.
+	push, _ := wf.On["push"].(map[string]any)
+	if branches, _ := push["branches"].([]any); len(branches) != 1 || branches[0] != "main" {
+		t.Errorf("on.push.branches %v: the workflow must run on pushes to main only, and on pull requests", push["branches"])
+	}
 	if m := regexp.MustCompile(`secrets\.[A-Za-z_]+`).FindString(text); m != "" {
 		t.Errorf("the workflow reads %s: Azure is reached with OIDC, and the B2C secret stays in the vault", m)
 	}
