@@ -50,3 +50,65 @@ func TestSignInAlertReadsTheHandlersLog(t *testing.T) {
 		t.Errorf("a misconfiguration (%q) must page at the first failure", auth.Misconfigured.String())
 	}
 }
+
+// TestReadmeMonitoringListsTheAlerts: the README's "Monitoring and alerts"
+// table names exactly the alerts the templates deploy (metric and log
+// alerts, and the Key Vault event subscription), with ${siteName} shown as
+// <app> and the secret's name resolved.
+func TestReadmeMonitoringListsTheAlerts(t *testing.T) {
+	root, err := check.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(rel string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(root, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// deployed maps each alert to what its signal column must say.
+	deployed := map[string]string{}
+	signal := map[string]string{"metricAlerts": "availability test", "scheduledQueryRules": "log query"}
+	alertRE := regexp.MustCompile(`(?m)^resource \w+ 'Microsoft\.Insights/(metricAlerts|scheduledQueryRules)@[^']+' = \{\n\s+name: '([^']+)'`)
+	for _, m := range alertRE.FindAllStringSubmatch(read("infra/modules/alerts.bicep"), -1) {
+		deployed[strings.ReplaceAll(m[2], "${siteName}", "<app>")] = signal[m[1]]
+	}
+	secret, ok := infra(t).StringVar("infra/main.bicep", "clientSecretName")
+	if !ok || !strings.Contains(read("infra/modules/keyvault.bicep"), "name: '${clientSecretName}-expiry'") {
+		t.Fatal("keyvault.bicep no longer names its near-expiry subscription ${clientSecretName}-expiry from main.bicep's clientSecretName")
+	}
+	deployed[secret+"-expiry"] = "SecretNearExpiry"
+	if len(deployed) < 4 {
+		t.Fatalf("found only %v in the templates: the pattern no longer matches them", deployed)
+	}
+
+	readme := read("README.md")
+	start := strings.Index(readme, "### Monitoring and alerts")
+	if start < 0 {
+		t.Fatal(`README.md has no "### Monitoring and alerts"`)
+	}
+	section := readme[start:]
+	if end := strings.Index(section[4:], "\n#"); end >= 0 {
+		section = section[:end+4]
+	}
+	listed := map[string]string{} // alert → its signal column
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\| ([^|]+) \\|").FindAllStringSubmatch(section, -1) {
+		listed[m[1]] = m[2]
+	}
+	for name, want := range deployed {
+		got, ok := listed[name]
+		switch {
+		case !ok:
+			t.Errorf("the templates deploy alert %s, which README's monitoring table does not list", name)
+		case !strings.Contains(got, want):
+			t.Errorf("README's monitoring table gives %s the signal %q, which does not say %q, as the template's alert is", name, got, want)
+		}
+	}
+	for name := range listed {
+		if _, ok := deployed[name]; !ok {
+			t.Errorf("README's monitoring table lists %s, which the templates do not deploy", name)
+		}
+	}
+}

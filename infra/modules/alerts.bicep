@@ -1,5 +1,5 @@
 // The alerts that page someone, through the action group of monitoring.bicep:
-//   - the app answers 5xx (the site's Http5xx metric),
+//   - the app answers 5xx (its requests in Application Insights),
 //   - sign-ins fail, counted by kind from the handler's own log,
 //   - /healthz does not answer from the internet (a standard availability
 //     test from three regions).
@@ -32,55 +32,58 @@ param serverErrorThreshold int
 @minValue(1)
 param signInFailureThreshold int
 
-resource site 'Microsoft.Web/sites@2025-03-01' existing = {
-  name: siteName
-}
-
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
 
-// Http5xx is the site metric the Functions monitoring guide recommends
-// alerting on ("HTTP Server Errors", Monitor Azure Functions). It counts
-// what the front end answered, the host's own 5xx included. The metric
-// list of a Flex app is not published in full, so the rule skips the
-// metric-name check at creation (skipMetricValidation) instead of failing
-// the deployment; az monitor metrics list-definitions on the deployed app
-// shows what it emits.
-resource serverErrors 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+// 5xx answers, from the requests Application Insights records for the
+// app: the site's Http5xx platform metric may not be emitted for Flex
+// Consumption apps (rule flex-metric keeps metric alerts to the metrics
+// its monitoring reference lists), and the component counts what the host
+// answered, its own 5xx included. Scoped to the component: its schema,
+// requests and resultCode (AppRequests and ResultCode in the workspace).
+var serverErrorQuery = '''
+requests
+| where toint(resultCode) >= 500
+| summarize errors = count()
+'''
+
+resource serverErrors 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   name: 'http5xx-${siteName}'
-  location: 'global'
+  location: location
   tags: tags
+  kind: 'LogAlert'
   properties: {
+    displayName: '5xx answers (${siteName})'
     description: 'The app answered more than ${serverErrorThreshold} requests with 5xx in 5 minutes.'
     severity: 1
     enabled: true
     scopes: [
-      site.id
+      appInsights.id
     ]
     evaluationFrequency: 'PT1M'
     windowSize: 'PT5M'
     criteria: {
-      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
       allOf: [
         {
-          criterionType: 'StaticThresholdCriterion'
-          name: 'http5xx'
-          metricNamespace: 'Microsoft.Web/sites'
-          metricName: 'Http5xx'
+          query: serverErrorQuery
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'errors'
           operator: 'GreaterThan'
           threshold: serverErrorThreshold
-          timeAggregation: 'Total'
-          skipMetricValidation: true
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
         }
       ]
     }
     autoMitigate: true
-    actions: [
-      {
-        actionGroupId: actionGroupId
-      }
-    ]
+    actions: {
+      actionGroups: [
+        actionGroupId
+      ]
+    }
   }
 }
 
