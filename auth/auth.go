@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -86,7 +87,14 @@ type User struct {
 
 // sessionData is what a session stores, encrypted.
 type sessionData struct {
-	Claims map[string]any `json:"claims"`
+	// Claims are the verified ID token's claims as JSON, and Profile the
+	// fields of auth.Claims decoded from them at sign-in: a page view
+	// decodes a handful of strings, not every claim. A session written
+	// before Profile existed gets one on load.
+	Claims  json.RawMessage `json:"claims"`
+	Profile *Claims         `json:"profile,omitempty"`
+	// IDTokenExpires is the ID token's exp, in Unix seconds (0: unknown).
+	IDTokenExpires int64 `json:"idTokenExp,omitempty"`
 	// Policy is the user flow that signed the user in; its end-session
 	// endpoint signs them out.
 	Policy string `json:"policy"`
@@ -95,6 +103,40 @@ type sessionData struct {
 	AccountID string `json:"account"`
 	APIPolicy string `json:"apiPolicy"`
 	IDToken   string `json:"idToken"`
+}
+
+// withClaims sets the claims of a verified ID token.
+func (d *sessionData) withClaims(claims map[string]any) error {
+	raw, err := json.Marshal(claims)
+	if err != nil {
+		return fmt.Errorf("auth: encoding claims: %w", err)
+	}
+	profile := claimsFrom(raw)
+	exp, _ := claims["exp"].(float64)
+	d.Claims, d.Profile, d.IDTokenExpires = raw, &profile, int64(exp)
+	return nil
+}
+
+func decodeSessionData(b []byte) (sessionData, error) {
+	var d sessionData
+	if err := json.Unmarshal(b, &d); err != nil {
+		return d, err
+	}
+	if d.Profile == nil { // written before sessions kept a profile
+		var claims map[string]any
+		if err := json.Unmarshal(d.Claims, &claims); err != nil {
+			return d, err
+		}
+		return d, d.withClaims(claims)
+	}
+	return d, nil
+}
+
+// claims returns the session's claims, with Raw set.
+func (d *sessionData) claims() Claims {
+	c := *d.Profile
+	c.Raw = d.Claims
+	return c
 }
 
 type userKey struct{}
@@ -135,12 +177,11 @@ func (s *Service) load(ctx context.Context, id string) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &User{sess: sess}
-	if err := json.Unmarshal(sess.Data, &u.data); err != nil {
+	data, err := decodeSessionData(sess.Data)
+	if err != nil {
 		return nil, session.ErrNotFound // written by another schema: start over
 	}
-	u.Claims = claimsFrom(u.data.Claims)
-	return u, nil
+	return &User{Claims: data.claims(), sess: sess, data: data}, nil
 }
 
 // RequireSignIn sends a signed-out visitor through sign-in and back to the

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 )
@@ -28,9 +29,11 @@ type Claims struct {
 	NewUser bool
 	// Policy is the user flow that issued the token (tfp or acr).
 	Policy string
-	// Raw holds every claim as decoded from JSON, for display and
-	// extension attributes (extension_...).
-	Raw map[string]any
+	// Raw holds every claim as the ID token's JSON, for display and for
+	// extension attributes (extension_...): json.Unmarshal it into the
+	// struct or map you need. The fields above are decoded from it once,
+	// at sign-in, so a page view does not decode every claim again.
+	Raw json.RawMessage `json:"-"`
 }
 
 // legacySubject is what older B2C policies put in sub instead of an ID
@@ -71,12 +74,20 @@ func (c Claims) Email() string {
 	if len(c.Emails) > 0 {
 		return c.Emails[0]
 	}
-	s, _ := c.Raw["email"].(string)
+	var claim struct {
+		Email any `json:"email"`
+	}
+	_ = json.Unmarshal(c.Raw, &claim) // Raw is the token's JSON; any other type is no address
+	s, _ := claim.Email.(string)
 	return s
 }
 
-func claimsFrom(raw map[string]any) Claims {
-	str := func(k string) string { s, _ := raw[k].(string); return s }
+// claimsFrom decodes an ID token's claims; a claim of an unexpected type
+// is left empty.
+func claimsFrom(raw json.RawMessage) Claims {
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m) // not an object: every field stays empty
+	str := func(k string) string { s, _ := m[k].(string); return s }
 	c := Claims{
 		Subject: str("sub"), ObjectID: str("oid"), Name: str("name"),
 		GivenName: str("given_name"), FamilyName: str("family_name"), IdentityProvider: str("idp"),
@@ -85,8 +96,8 @@ func claimsFrom(raw map[string]any) Claims {
 	if c.Policy == "" {
 		c.Policy = str("acr")
 	}
-	c.NewUser, _ = raw["newUser"].(bool)
-	if list, ok := raw["emails"].([]any); ok {
+	c.NewUser, _ = m["newUser"].(bool)
+	if list, ok := m["emails"].([]any); ok {
 		for _, e := range list {
 			if s, ok := e.(string); ok && s != "" && !slices.Contains(c.Emails, s) {
 				c.Emails = append(c.Emails, s)

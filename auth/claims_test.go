@@ -1,6 +1,9 @@
 package auth
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 // Claims cope with whatever a user flow sends: application claims are
 // opt-in per B2C user flow, External ID sends another set, and nothing
@@ -22,13 +25,59 @@ func TestClaimsAccessors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := claimsFrom(tt.raw)
+			c := claimsFrom(claimsJSON(t, tt.raw))
 			if c.UserID() != tt.userID || c.DisplayName() != tt.display || c.Email() != tt.email {
 				t.Fatalf("UserID %q, DisplayName %q, Email %q; want %q, %q, %q", c.UserID(), c.DisplayName(), c.Email(), tt.userID, tt.display, tt.email)
 			}
 		})
 	}
-	if c := claimsFrom(map[string]any{"emails": []any{"a@x", "a@x", "b@x"}}); len(c.Emails) != 2 {
+	if c := claimsFrom(claimsJSON(t, map[string]any{"emails": []any{"a@x", "a@x", "b@x"}})); len(c.Emails) != 2 {
 		t.Fatalf("Emails %q, want the two distinct addresses", c.Emails)
+	}
+}
+
+func claimsJSON(t *testing.T, claims map[string]any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A session written before sessions kept a decoded profile still loads,
+// with the same claims and the ID token's expiry: an upgrade signs no one
+// out.
+func TestSessionWrittenBeforeProfiles(t *testing.T) {
+	old := `{"claims":{"oid":"o1","name":"Alice","emails":["a@x"],"tfp":"B2C_1_susi","exp":1900000000},` +
+		`"policy":"B2C_1_susi","account":"acc","apiPolicy":"B2C_1_susi","idToken":"tok"}`
+	d, err := decodeSessionData([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := d.claims()
+	if c.ObjectID != "o1" || c.Name != "Alice" || c.Email() != "a@x" || c.Policy != "B2C_1_susi" {
+		t.Errorf("claims %+v", c)
+	}
+	if d.IDTokenExpires != 1900000000 || d.AccountID != "acc" || d.IDToken != "tok" {
+		t.Errorf("exp %d, account %q, token %q", d.IDTokenExpires, d.AccountID, d.IDToken)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(c.Raw, &raw); err != nil || raw["name"] != "Alice" {
+		t.Errorf("Raw %s: %v", c.Raw, err)
+	}
+
+	// And what is written now reads back the same, without decoding Raw.
+	var now sessionData
+	if err := now.withClaims(raw); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := decodeSessionData(b)
+	if err != nil || again.claims().Name != "Alice" || again.IDTokenExpires != 1900000000 || string(again.Claims) != string(now.Claims) {
+		t.Errorf("round trip: %+v, %v", again, err)
 	}
 }

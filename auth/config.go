@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/b2c"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/session"
 )
 
 // Config configures a Service. The zero value of every optional field is a
@@ -71,7 +73,9 @@ type Config struct {
 	ProfilePath string // default /editProfile
 	HomePath    string // default /: after a cancelled sign-in and a sign-out
 
-	// Table holds sessions, token caches and pending sign-ins.
+	// Table holds sessions, token caches and pending sign-ins. Make its
+	// client with TablePolicy among its per-call policies, as FromEnv
+	// does, so a page decodes its session row once.
 	Table *aztables.Client
 	// IdleTimeout ends a session unused this long (default 1h);
 	// AbsoluteTimeout ends it this long after sign-in (default 12h).
@@ -258,3 +262,10 @@ func validAbsolute(s string) error {
 // IsLoopback reports whether host names this machine, the one place plain
 // http is allowed.
 func IsLoopback(host string) bool { return host == "localhost" || host == "127.0.0.1" || host == "::1" }
+
+// TablePolicy is an azcore pipeline policy for the client in Config.Table
+// (aztables.ClientOptions.PerCallPolicies): with it a session's point read
+// is decoded once, from the response, instead of by the SDK into a map,
+// back to JSON, and then by the session. It changes no other request, and
+// without it everything works the same, at the SDK's cost.
+func TablePolicy() policy.Policy { return session.ReadPolicy{} }

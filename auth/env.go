@@ -199,7 +199,8 @@ func tableFromEnv(get func(string) string) (*aztables.Client, error) {
 		return nil, fmt.Errorf("auth: %s: %w", EnvTableName, err)
 	}
 	opts := &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 100 * time.Millisecond, MaxRetryDelay: time.Second, TryTimeout: 5 * time.Second},
+		Retry:           policy.RetryOptions{MaxRetries: 2, RetryDelay: 100 * time.Millisecond, MaxRetryDelay: time.Second, TryTimeout: 5 * time.Second},
+		PerCallPolicies: []policy.Policy{TablePolicy()},
 	}}
 	conn, endpoint := get(EnvTableConnection), get(EnvTableEndpoint)
 	switch {

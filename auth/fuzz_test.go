@@ -124,7 +124,7 @@ func FuzzClaims(f *testing.F) {
 		if json.Unmarshal(claims, &raw) != nil {
 			return
 		}
-		c := claimsFrom(raw)
+		c := claimsFrom(claims)
 		_, _, _ = c.UserID(), c.DisplayName(), c.Email()
 		for i, e := range c.Emails {
 			if e == "" || slices.Contains(c.Emails[:i], e) {

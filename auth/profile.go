@@ -44,7 +44,11 @@ func (s *Service) completeProfileEdit(w http.ResponseWriter, r *http.Request, p 
 	}
 	// The same user, by a stable ID: with neither oid nor a real sub, no
 	// one can be shown to be the same, so the edit is refused.
-	id := claimsFrom(res.Claims).UserID()
+	data := user.data
+	if err := data.withClaims(res.Claims); err != nil {
+		return err
+	}
+	id := data.Profile.UserID()
 	if id == "" || user.Claims.UserID() == "" {
 		return &Failure{Kind: Misconfigured, Setting: "ProfileEditPolicy",
 			Err: errors.New("auth: the user flows send neither oid nor a real sub, so a profile edit cannot be shown to be the same user's: select \"User's Object ID\" as an application claim")}
@@ -52,8 +56,6 @@ func (s *Service) completeProfileEdit(w http.ResponseWriter, r *http.Request, p 
 	if id != user.Claims.UserID() {
 		return &Failure{Kind: ProfileEditOtherUser}
 	}
-	data := user.data
-	data.Claims = res.Claims
 	payload, err := json.Marshal(data)
 	if err != nil {
 		return err

@@ -198,7 +198,11 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	payload, err := json.Marshal(sessionData{Claims: res.Claims, Policy: p.Policy, AccountID: res.AccountID, APIPolicy: p.Policy, IDToken: res.IDToken})
+	sd := sessionData{Policy: p.Policy, AccountID: res.AccountID, APIPolicy: p.Policy, IDToken: res.IDToken}
+	if err := sd.withClaims(res.Claims); err != nil {
+		return err
+	}
+	payload, err := json.Marshal(sd)
 	if err != nil {
 		return err
 	}
@@ -214,7 +218,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	setCookie(w, SessionCookie, sess.ID, s.cfg.AbsoluteTimeout)
-	s.cfg.Logger.InfoContext(r.Context(), "signed in", "policy", p.Policy, "newUser", claimsFrom(res.Claims).NewUser)
+	s.cfg.Logger.InfoContext(r.Context(), "signed in", "policy", p.Policy, "newUser", sd.Profile.NewUser)
 	http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)
 	return nil
 }
@@ -291,7 +295,7 @@ func (s *Service) SignOutHandler() http.Handler {
 // expired: B2C's error codes include one for an expired hint, and a
 // sign-out should not fail for a token that aged while the session lived.
 func (s *Service) idTokenHint(user *User) string {
-	if exp, ok := user.Claims.Raw["exp"].(float64); ok && !s.cfg.Now().Before(time.Unix(int64(exp), 0)) {
+	if exp := user.data.IDTokenExpires; exp != 0 && !s.cfg.Now().Before(time.Unix(exp, 0)) {
 		return ""
 	}
 	return user.data.IDToken

@@ -91,7 +91,7 @@ func startSite(t *testing.T, o siteOptions) *site {
 	}
 	t.Cleanup(func() { emu.Close() })
 	s.Emu = emu
-	_, s.Table = testenv.SharedAzurite(t).NewTable(t)
+	_, s.Table = testenv.SharedAzurite(t).NewTable(t, auth.TablePolicy())
 
 	logs := &syncBuffer{}
 	cfg := auth.Config{

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,11 +13,11 @@ import (
 func (s *server) index(w http.ResponseWriter, r *http.Request) error {
 	p := s.newPage(r)
 	if p.User != nil {
-		b, err := json.MarshalIndent(p.User.Claims.Raw, "", "  ")
-		if err != nil {
+		var b bytes.Buffer
+		if err := json.Indent(&b, p.User.Claims.Raw, "", "  "); err != nil {
 			return err
 		}
-		p.Claims = string(b)
+		p.Claims = b.String()
 	}
 	s.render(w, r, http.StatusOK, "index", p)
 	return nil

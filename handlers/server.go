@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
@@ -169,11 +170,21 @@ func (s *server) newPage(r *http.Request) *page {
 	return p
 }
 
+// pageBuffers hold rendered pages until they are written; a page is a few
+// kilobytes, which a fresh buffer would reach by doubling on every view.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // render writes a page; rendering to a buffer first means a template error
 // becomes a clean 500, not half a page.
 func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
-	var buf bytes.Buffer
-	if err := s.pages[name].ExecuteTemplate(&buf, "base", p); err != nil {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 { // a rare huge page is not kept
+			buf.Reset()
+			pageBuffers.Put(buf)
+		}
+	}()
+	if err := s.pages[name].ExecuteTemplate(buf, "base", p); err != nil {
 		s.log.ErrorContext(r.Context(), "rendering page", "page", name, "err", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return

@@ -65,6 +65,7 @@ type testApp struct {
 	Emu   *emulator.Server
 	Table *aztables.Client
 	Log   *syncBuffer
+	env   map[string]string // the settings it runs with
 }
 
 func startApp(t testing.TB, o appOptions) *testApp {
@@ -108,7 +109,7 @@ func startApp(t testing.TB, o appOptions) *testApp {
 		}
 	})
 	waitReady(t, base+"/healthz", done)
-	return &testApp{URL: base, Emu: emu, Table: table, Log: logs}
+	return &testApp{URL: base, Emu: emu, Table: table, Log: logs, env: env}
 }
 
 // startEmulator starts the B2C emulator for an app served at base and

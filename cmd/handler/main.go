@@ -22,25 +22,23 @@ import (
 	"github.com/b2c-functions-go/b2c-functions-go/internal/logging"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+// app is the handler's wiring, made from the settings.
+type app struct {
+	cfg     *config.Config
+	authCfg auth.Config
+	logger  *slog.Logger
+	svc     *auth.Service
+	handler http.Handler
 }
 
-// run starts the handler and serves until ctx ends. Tests call it to start
-// the real program.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func newApp(getenv func(string) string, stdout io.Writer) (*app, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	authCfg, err := auth.ConfigFromEnv(getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	logger := logging.New(stdout, cfg.LogLevel)
 	redirect, _ := url.Parse(authCfg.RedirectURL) // validated
@@ -55,25 +53,42 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		RequestTimeout: cfg.RequestTimeout,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	authCfg.Logger, authCfg.ErrorHandler = logger, web.RenderError
 	svc, err := auth.New(authCfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	h := web.Handler(svc)
+	return &app{cfg: cfg, authCfg: authCfg, logger: logger, svc: svc, handler: web.Handler(svc)}, nil
+}
 
-	// The table is created in the background: the host's readiness probe
-	// must be answered before any dependency is warm.
-	go svc.EnsureStorage(ctx)
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:"+cfg.Port)
+// run starts the handler and serves until ctx ends. Tests call it to start
+// the real program.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	a, err := newApp(getenv, stdout)
 	if err != nil {
 		return err
 	}
-	server := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("listening", "addr", ln.Addr().String(), "redirectURI", authCfg.RedirectURL)
+	// The table is created in the background: the host's readiness probe
+	// must be answered before any dependency is warm.
+	go a.svc.EnsureStorage(ctx)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:"+a.cfg.Port)
+	if err != nil {
+		return err
+	}
+	server := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	a.logger.Info("listening", "addr", ln.Addr().String(), "redirectURI", a.authCfg.RedirectURL)
 	errc := make(chan error, 1)
 	go func() { errc <- server.Serve(ln) }()
 	select {

@@ -3,7 +3,7 @@ package session
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -55,30 +55,33 @@ func (s secret) derive(kind string) rowKeys { return s.deriveWith(nil, kind) }
 
 // deriveWith derives the keys with salt as HKDF's salt (RFC 5869 §3.1): a
 // server secret as salt makes keys that the secret alone does not give.
+//
+// It is HKDF-SHA256 written out for two 32-byte outputs, one HashLen each,
+// so one HMAC keyed with the pseudorandom key serves both expands (§2.3:
+// T(1) = HMAC(PRK, info | 0x01)): a page view derives keys on every request.
 func (s secret) deriveWith(salt []byte, kind string) rowKeys {
-	// One extract, two expands: the same keys as two hkdf.Key calls.
-	prk, err := hkdf.Extract(sha256.New, s[:], salt)
+	extract := hmac.New(sha256.New, salt) // §2.2: no salt is HashLen zeros, as HMAC pads an empty key
+	extract.Write(s[:])
+	var prk, id, key [sha256.Size]byte
+	expand := hmac.New(sha256.New, extract.Sum(prk[:0]))
+	info := make([]byte, 0, 64)
+	info = append(append(append(info, "b2c-functions-go "+schema+" "...), kind...), " partition\x01"...)
+	expand.Write(info)
+	expand.Sum(id[:0])
+	expand.Reset()
+	info = append(append(append(info[:0], "b2c-functions-go "+schema+" "...), kind...), " data\x01"...)
+	expand.Write(info)
+	expand.Sum(key[:0])
+	block, err := aes.NewCipher(key[:])
 	if err != nil {
 		panic(err) // only for impossible lengths
-	}
-	id, err := hkdf.Expand(sha256.New, prk, "b2c-functions-go "+schema+" "+kind+" partition", 32)
-	if err != nil {
-		panic(err)
-	}
-	key, err := hkdf.Expand(sha256.New, prk, "b2c-functions-go "+schema+" "+kind+" data", 32)
-	if err != nil {
-		panic(err)
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		panic(err)
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
 		panic(err)
 	}
 	// base64url: table keys may not hold '/', '\\', '#' or '?'.
-	return rowKeys{partition: base64.RawURLEncoding.EncodeToString(id), aead: aead}
+	return rowKeys{partition: base64.RawURLEncoding.EncodeToString(id[:]), aead: aead}
 }
 
 // associatedData binds a ciphertext to its row, so a row's data cannot be
@@ -93,12 +96,14 @@ func (k rowKeys) seal(rowKey string, plaintext []byte) []byte {
 	return k.aead.Seal(nonce, nonce, plaintext, k.associatedData(rowKey))
 }
 
+// open decrypts sealed in place: sealed is overwritten, so callers pass a
+// copy of their own, such as a row just decoded.
 func (k rowKeys) open(rowKey string, sealed []byte) ([]byte, error) {
 	n := k.aead.NonceSize()
 	if len(sealed) < n {
 		return nil, fmt.Errorf("session: sealed %s data too short", rowKey)
 	}
-	b, err := k.aead.Open(nil, sealed[:n], sealed[n:], k.associatedData(rowKey))
+	b, err := k.aead.Open(sealed[n:n], sealed[:n], sealed[n:], k.associatedData(rowKey))
 	if err != nil {
 		return nil, fmt.Errorf("session: cannot open %s data: %w", rowKey, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"testing"
@@ -30,7 +31,7 @@ func TestSealOpen(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.keys.open(tt.rowKey, tt.data)
+			got, err := tt.keys.open(tt.rowKey, bytes.Clone(tt.data)) // open overwrites its input
 			if tt.ok != (err == nil) {
 				t.Fatalf("open: err = %v, want ok %v", err, tt.ok)
 			}
@@ -52,9 +53,11 @@ func TestSealOpen(t *testing.T) {
 func BenchmarkOpenSession(b *testing.B) {
 	s := newSecret()
 	sealed := s.derive(rowSession).seal(rowSession, bytes.Repeat([]byte("x"), 2048))
+	row := make([]byte, len(sealed)) // the row as decoded, which open overwrites
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.derive(rowSession).open(rowSession, sealed); err != nil {
+		copy(row, sealed)
+		if _, err := s.derive(rowSession).open(rowSession, row); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -63,23 +66,35 @@ func BenchmarkOpenSession(b *testing.B) {
 // The keys stay those of HKDF-SHA256 (RFC 5869) with the package's labels,
 // whatever way they are computed, or every live session would be lost.
 func TestDeriveIsHKDF(t *testing.T) {
-	s := newSecret()
-	want, err := hkdf.Key(sha256.New, s[:], nil, "b2c-functions-go "+schema+" "+rowSession+" partition", 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := s.derive(rowSession).partition; got != base64.RawURLEncoding.EncodeToString(want) {
-		t.Fatalf("partition %q, want the HKDF output %q", got, base64.RawURLEncoding.EncodeToString(want))
-	}
-	key, err := hkdf.Key(sha256.New, s[:], nil, "b2c-functions-go "+schema+" "+rowSession+" data", 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := aes.NewCipher(key)
-	aead, _ := cipher.NewGCM(block)
-	sealed := s.derive(rowSession).seal(rowSession, []byte("claims"))
-	k := s.derive(rowSession)
-	if _, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], k.associatedData(rowSession)); err != nil {
-		t.Fatalf("data sealed by derive does not open with the HKDF key: %v", err)
+	for _, tt := range []struct {
+		name string
+		salt []byte
+		kind string
+	}{
+		{"session, no salt", nil, rowSession},
+		{"pending, server key as salt", []byte(rand.Text()), rowPending},
+		{"salt longer than a block", bytes.Repeat([]byte("s"), 100), rowPending},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSecret()
+			k := s.deriveWith(tt.salt, tt.kind)
+			want, err := hkdf.Key(sha256.New, s[:], tt.salt, "b2c-functions-go "+schema+" "+tt.kind+" partition", 32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.partition != base64.RawURLEncoding.EncodeToString(want) {
+				t.Fatalf("partition %q, want the HKDF output %q", k.partition, base64.RawURLEncoding.EncodeToString(want))
+			}
+			key, err := hkdf.Key(sha256.New, s[:], tt.salt, "b2c-functions-go "+schema+" "+tt.kind+" data", 32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			block, _ := aes.NewCipher(key)
+			aead, _ := cipher.NewGCM(block)
+			sealed := k.seal(tt.kind, []byte("claims"))
+			if _, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], k.associatedData(tt.kind)); err != nil {
+				t.Fatalf("data sealed by derive does not open with the HKDF key: %v", err)
+			}
+		})
 	}
 }

@@ -25,7 +25,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 )
 
@@ -54,13 +53,6 @@ const (
 	rowPending    = "pending" // the purpose a pending sign-in's keys are derived for
 	rowUsed       = "used"    // the mark of a state whose callback came
 )
-
-// pointRead asks for an entity without OData annotations ("Payload format
-// for Table service operations", JSON, no metadata): the properties alone,
-// fewer bytes for the SDK to decode and encode again. Every property read
-// here is a string, binary as base64 and times as ISO 8601, which is what
-// the rows' fields decode from.
-var pointRead = &aztables.GetEntityOptions{Format: to.Ptr(aztables.MetadataFormatNone)}
 
 // PendingLifetime is how long a started sign-in may take.
 const PendingLifetime = 10 * time.Minute
@@ -110,7 +102,7 @@ func (s *Store) EnsureTable(ctx context.Context) error {
 // Ping checks that the table can be reached and exists: one point read of a
 // row that never exists.
 func (s *Store) Ping(ctx context.Context) error {
-	_, err := s.table.GetEntity(ctx, "ping", "ping", pointRead)
+	_, _, err := s.read(ctx, "ping", "ping")
 	if err = classify("ping", err); errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -256,7 +248,7 @@ func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 		return nil, ErrNotFound
 	}
 	sess := &Session{ID: id, keys: secret.derive(rowSession)}
-	resp, err := s.table.GetEntity(ctx, sess.keys.partition, rowSession, pointRead)
+	body, etag, err := s.read(ctx, sess.keys.partition, rowSession)
 	if err != nil {
 		return nil, classify("load session", err)
 	}
@@ -265,10 +257,10 @@ func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 		Created, LastSeen time.Time
 		Data              []byte
 	}
-	if err := json.Unmarshal(resp.Value, &row); err != nil {
+	if err := json.Unmarshal(body, &row); err != nil {
 		return nil, fmt.Errorf("session: load session: decoding row: %w", err)
 	}
-	sess.etag, sess.Created, sess.LastSeen = resp.ETag, row.Created, row.LastSeen
+	sess.etag, sess.Created, sess.LastSeen = etag, row.Created, row.LastSeen
 	if sess.Data, err = sess.keys.open(sess.sealedWith(), row.Data); err != nil {
 		return nil, ErrNotFound // undecryptable, or its times were altered
 	}
@@ -364,24 +356,24 @@ func keyEntity(pk, rk string) []byte {
 // rather than seeing an error.
 func (s *Store) TokenCache(ctx context.Context, sess *Session) ([]byte, error) {
 	if !sess.cacheRead {
-		resp, err := s.table.GetEntity(ctx, sess.keys.partition, rowTokenCache, pointRead)
+		body, etag, err := s.read(ctx, sess.keys.partition, rowTokenCache)
 		switch err := classify("load token cache", err); {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
 			return nil, err
 		default:
 			chunks := map[string]json.RawMessage{}
-			if err := json.Unmarshal(resp.Value, &chunks); err != nil {
+			if err := json.Unmarshal(body, &chunks); err != nil {
 				return nil, fmt.Errorf("session: load token cache: decoding row: %w", err)
 			}
-			sess.cache, sess.cacheETag = joinChunks(chunks), resp.ETag
+			sess.cache, sess.cacheETag = joinChunks(chunks), etag
 		}
 		sess.cacheRead = true
 	}
 	if sess.cache == nil {
 		return nil, nil
 	}
-	b, err := sess.keys.open(rowTokenCache, sess.cache)
+	b, err := sess.keys.open(rowTokenCache, bytes.Clone(sess.cache)) // sess.cache stays sealed for the next call
 	if err != nil {
 		return nil, nil
 	}
@@ -561,12 +553,12 @@ func (s *Store) Consume(ctx context.Context, state string) error {
 // consumedBy is nil when the mark of a consumed state is attempt's own,
 // ErrNotFound when another call made it.
 func (s *Store) consumedBy(ctx context.Context, partition, attempt string) error {
-	resp, err := s.table.GetEntity(ctx, partition, rowUsed, pointRead)
+	body, _, err := s.read(ctx, partition, rowUsed)
 	if err != nil {
 		return classify("read sign-in mark", err)
 	}
 	var mark struct{ Attempt string }
-	if err := json.Unmarshal(resp.Value, &mark); err != nil {
+	if err := json.Unmarshal(body, &mark); err != nil {
 		return fmt.Errorf("session: decoding sign-in mark: %w", err)
 	}
 	if mark.Attempt != attempt {

@@ -207,8 +207,8 @@ func (a *Azurite) ConnectionString() string {
 }
 
 // NewTable creates a table with a name of its own for one test and returns
-// a client for it with tight retries, as the handler uses.
-func (a *Azurite) NewTable(t testing.TB) (name string, table *aztables.Client) {
+// a client for it that does not retry, with the per-call policies given.
+func (a *Azurite) NewTable(t testing.TB, perCall ...policy.Policy) (name string, table *aztables.Client) {
 	t.Helper()
 	// Table names are 3-63 letters and digits.
 	name = "t" + strings.Map(func(r rune) rune {
@@ -220,7 +220,7 @@ func (a *Azurite) NewTable(t testing.TB) (name string, table *aztables.Client) {
 	name = name[:min(len(name), 50)]
 	name = fmt.Sprintf("%s%d", name, time.Now().UnixNano()%1e9)
 	svc, err := aztables.NewServiceClientFromConnectionString(a.ConnectionString(), &aztables.ClientOptions{
-		ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}},
+		ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}, PerCallPolicies: perCall},
 	})
 	if err != nil {
 		t.Fatal(err)

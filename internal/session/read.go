@@ -1,0 +1,87 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+)
+
+// pointRead asks for an entity without OData annotations ("Payload format
+// for Table service operations", JSON, no metadata): the properties alone.
+// Every property read here is a string, binary as base64 and times as
+// ISO 8601, which is what the rows' fields decode from.
+var pointRead = &aztables.GetEntityOptions{Format: to.Ptr(aztables.MetadataFormatNone)}
+
+// ReadPolicy is an azcore pipeline policy for the Table Storage client a
+// Store reads with (aztables.ClientOptions.PerCallPolicies). The SDK
+// decodes a read entity into a map and encodes it to JSON again; with this
+// policy a point read made by a Store keeps the response's own JSON and
+// hands the SDK an empty body instead, so each row is decoded once, into
+// the Store's own struct. It touches no other request. Without it a Store
+// works the same, at the SDK's cost.
+type ReadPolicy struct{}
+
+// rawRow is where ReadPolicy leaves a point read's response.
+type rawRow struct {
+	body []byte
+	etag azcore.ETag
+}
+
+type rawRowKey struct{}
+
+// Do implements policy.Policy. It sits outside the SDK's retries, so it
+// sees the final response. The body, a few kilobytes, is read here through
+// a reused buffer and copied out at its length, rather than by the SDK into
+// a buffer grown by doubling; a read that fails half way is not retried,
+// and the page answers "try again" (ErrUnavailable) with the session kept.
+func (ReadPolicy) Do(req *policy.Request) (*http.Response, error) {
+	row, _ := req.Raw().Context().Value(rawRowKey{}).(*rawRow)
+	if row == nil {
+		return req.Next()
+	}
+	runtime.SkipBodyDownload(req) // error responses are still read by the SDK
+	resp, err := req.Next()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	buf := rowBuffers.Get().(*bytes.Buffer)
+	defer rowBuffers.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxRow)); err != nil {
+		return nil, fmt.Errorf("session: reading a row: %w", err)
+	}
+	row.body, row.etag = bytes.Clone(buf.Bytes()), azcore.ETag(resp.Header.Get("ETag"))
+	resp.Body = http.NoBody
+	return resp, nil
+}
+
+var rowBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxRow bounds a row's JSON: an entity holds at most 1 MiB of properties,
+// which base64 makes 4/3 as long ("Understanding the Table service data
+// model", Entity size).
+const maxRow = 2 << 20
+
+// read is a point read of one row: its JSON, decoded by the caller, and its
+// ETag. Errors are the SDK's.
+func (s *Store) read(ctx context.Context, partition, row string) ([]byte, azcore.ETag, error) {
+	raw := new(rawRow)
+	resp, err := s.table.GetEntity(context.WithValue(ctx, rawRowKey{}, raw), partition, row, pointRead)
+	switch {
+	case err != nil:
+		return nil, "", err
+	case raw.body != nil:
+		return raw.body, raw.etag, nil
+	}
+	return resp.Value, resp.ETag, nil
+}
