@@ -40,15 +40,15 @@ func main() {
 	}
 }
 
-// Budgets, from the issue.
+// Budgets: what a signed-in page may cost over the one Table read it needs.
 const (
 	pageRatioBudget  = 1.5      // signed-in page p50 ÷ point read p50
-	graphRatioBudget = 1.5      // /graphcall p50 ÷ (point read p50 + API GET p50)
+	graphRatioBudget = 2.0      // /graphcall p50 ÷ point read p50
 	coldStartBudget  = 50       // ms, median
-	peakRSSBudget    = 60e6     // bytes
+	peakRSSBudget    = 40e6     // bytes
 	rssGrowthBudget  = 0.10     // RSS after the run vs after the warm-up
-	homeBytesBudget  = 40_000.0 // B/op of BenchmarkSignedInHome
-	homeAllocsBudget = 300.0    // allocs/op of BenchmarkSignedInHome
+	homeExtraBytes   = 12_000.0 // B/op of BenchmarkSignedInHome over BenchmarkBareRead
+	homeExtraAllocs  = 120.0    // allocs/op of BenchmarkSignedInHome over BenchmarkBareRead
 )
 
 var benchmarks = []string{"BenchmarkBareRead", "BenchmarkSignedInHome", "BenchmarkGraphcallFromCache"}
@@ -319,7 +319,8 @@ func (r *results) table() string {
 		{what: "signed-in `GET /` p50 ÷ (point read p50 + `/healthz` p50): the page against the same two round trips", measured: fmt.Sprintf("%.2f×", float64(r.home.P50)/float64(r.bare.P50+r.hop.P50))},
 		c1("plain `GET` to the emulator's API stand-in, with an access token", r.api.N, r.api.P50, r.api.P99),
 		c1("`/graphcall`, token from the cache", r.graph.Requests, r.graph.P50, r.graph.P99),
-		ratio("`/graphcall` p50 ÷ (point read p50 + API `GET` p50)", float64(r.graph.P50)/float64(r.bare.P50+r.api.P50), graphRatioBudget),
+		ratio("`/graphcall` p50 ÷ point read p50", float64(r.graph.P50)/float64(r.bare.P50), graphRatioBudget),
+		{what: "`/graphcall` p50 ÷ (point read p50 + API `GET` p50): against the call it makes besides the read", measured: fmt.Sprintf("%.2f×", float64(r.graph.P50)/float64(r.bare.P50+r.api.P50))},
 	}
 	for _, c := range r.calls {
 		detail := ""
@@ -361,12 +362,20 @@ func (r *results) table() string {
 				fmt.Sprintf("within %.0f %%", 100*rssGrowthBudget), mark(growth <= rssGrowthBudget && growth >= -rssGrowthBudget)},
 		)
 	}
+	var bare goBench
+	for _, b := range r.goBench {
+		if b.Name == "BenchmarkBareRead" {
+			bare = b
+		}
+	}
 	for _, b := range r.goBench {
 		rw := row{what: fmt.Sprintf("`%s`, median of %d", b.Name, b.Runs),
 			measured: fmt.Sprintf("%s ns/op, %s B/op, %s allocs/op", thousands(int64(b.NsPerOp)), thousands(int64(b.BPerOp)), thousands(int64(b.Alloc)))}
 		if b.Name == "BenchmarkSignedInHome" {
-			rw.budget = fmt.Sprintf("≤ %.0f KB, ≤ %.0f allocs/op", homeBytesBudget/1000, homeAllocsBudget)
-			rw.mark = mark(b.BPerOp <= homeBytesBudget && b.Alloc <= homeAllocsBudget)
+			extraB, extraAllocs := b.BPerOp-bare.BPerOp, b.Alloc-bare.Alloc
+			rw.measured += fmt.Sprintf(": the bare read + %s B, + %s allocs", thousands(int64(extraB)), thousands(int64(extraAllocs)))
+			rw.budget = fmt.Sprintf("≤ bare read + %.0f KB, + %.0f allocs/op", homeExtraBytes/1000, homeExtraAllocs)
+			rw.mark = mark(extraB <= homeExtraBytes && extraAllocs <= homeExtraAllocs)
 		}
 		rows = append(rows, rw)
 	}
@@ -393,7 +402,7 @@ func notes(o settings, r *results, took time.Duration) string {
 - Load: the load driver (internal/loadgen) signs in its users through the emulator, loads pages for %v of warm-up, then for %v measured; errors count the warm-up too. The issue's budget text speaks of 60 s at 50 users; the script's default is 30 s (`+"`scripts/bench -duration 60s`"+` for 60). RSS is VmRSS and VmHWM of /proc/<pid>/status, in MB of 10^6 bytes; VmHWM is %s.
 - Table Storage calls are counted on the wire, as TestTableCallsPerRoute counts them: a proxy between a second handler and the same Azurite counts each HTTP request. Budgets are that test's.
 - Cold start: the handler binary started %d times, on a port of its own each, GET / polled every 0.5 ms.
-- Go benchmarks: `+"`%s`"+` (its test binary built at the start, with the handler); they run the handler inside the test binary against an Azurite and an emulator of their own, so B/op and allocs/op hold the test client's allocations as well as the handler's. Their budget is reported, not asserted.
+- Go benchmarks: `+"`%s`"+` (its test binary built at the start, with the handler); the page benchmarks sign a user in through the running program, then call the handler the program builds inside the test binary with that user's cookie, against the same Azurite and emulator: no HTTP hop is counted, as none is in `+"`BenchmarkBareRead`"+`, which runs first so the page is held to the bare read of the same run. Their budget is reported, not asserted.
 - Budgets are ratios and sizes; ✗ marks a budget missed, and nothing fails on a time. The run took %v.
 `, o.c1, o.c1Warmup, o.warmup, o.duration, peak, o.starts, goCommand, took.Round(time.Second))
 }
