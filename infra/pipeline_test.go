@@ -45,8 +45,32 @@ func TestPipeline(t *testing.T) {
 	if m := regexp.MustCompile(`secrets\.[A-Za-z_]+`).FindString(text); m != "" {
 		t.Errorf("the workflow reads %s: Azure is reached with OIDC, and the B2C secret stays in the vault", m)
 	}
-	if strings.Contains(text, "B2C_CLIENT_SECRET:") || wf.Env["B2C_CLIENT_SECRET_IN_VAULT"] != "true" {
-		t.Error("deployments must keep the vault's B2C secret (B2C_CLIENT_SECRET_IN_VAULT: \"true\", no B2C_CLIENT_SECRET)")
+	if strings.Contains(text, "B2C_CLIENT_SECRET:") {
+		t.Error("the workflow sets B2C_CLIENT_SECRET: the secret stays in the vault")
+	}
+	// The vault's secret is kept only once it is seen there, never on
+	// trust: a hard-coded B2C_CLIENT_SECRET_IN_VAULT would deploy an app
+	// whose Key Vault reference resolves to nothing.
+	if _, ok := wf.Env["B2C_CLIENT_SECRET_IN_VAULT"]; ok {
+		t.Error("the workflow hard-codes B2C_CLIENT_SECRET_IN_VAULT: set it after az keyvault secret show finds the secret")
+	}
+	script, err := os.ReadFile(filepath.Join(root, "scripts", "secret-in-vault"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(script), "az keyvault secret show") || !strings.Contains(string(script), `echo "B2C_CLIENT_SECRET_IN_VAULT=true"`) {
+		t.Error("scripts/secret-in-vault must print B2C_CLIENT_SECRET_IN_VAULT=true only after az keyvault secret show finds the secret")
+	}
+	at := func(job, want string) int {
+		return slices.IndexFunc(wf.Jobs[job].Steps, func(s step) bool { return strings.Contains(s.Run, want) })
+	}
+	for job, azure := range map[string]string{"preview": "az deployment group what-if", "deploy": "az deployment group create"} {
+		if check, run := at(job, `scripts/secret-in-vault >>"$GITHUB_ENV"`), at(job, azure); check < 0 || run < check {
+			t.Errorf("%s: scripts/secret-in-vault (step %d) must set B2C_CLIENT_SECRET_IN_VAULT before %s (step %d)", job, check, azure, run)
+		}
+	}
+	if publish, restart, smoke := at("deploy", "func azure functionapp publish"), at("deploy", "az functionapp restart"), at("deploy", "/readyz"); restart < publish || smoke < restart {
+		t.Errorf("deploy: after publishing (step %d), the app restarts to resolve its Key Vault references again (step %d) before /readyz is polled (step %d)", publish, restart, smoke)
 	}
 
 	// Every variable a parameter file reads, but the secret and the
