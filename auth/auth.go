@@ -93,7 +93,8 @@ type sessionData struct {
 	// before Profile existed gets one on load.
 	Claims  json.RawMessage `json:"claims"`
 	Profile *Claims         `json:"profile,omitempty"`
-	// IDTokenExpires is the ID token's exp, in Unix seconds (0: unknown).
+	// IDTokenExpires is IDToken's exp, in Unix seconds (0: unknown): a
+	// profile edit replaces the claims, not the token sent as a hint.
 	IDTokenExpires int64 `json:"idTokenExp,omitempty"`
 	// Policy is the user flow that signed the user in; its end-session
 	// endpoint signs them out.
@@ -112,9 +113,15 @@ func (d *sessionData) withClaims(claims map[string]any) error {
 		return fmt.Errorf("auth: encoding claims: %w", err)
 	}
 	profile := claimsFrom(raw)
-	exp, _ := claims["exp"].(float64)
-	d.Claims, d.Profile, d.IDTokenExpires = raw, &profile, int64(exp)
+	d.Claims, d.Profile = raw, &profile
 	return nil
+}
+
+// withIDToken sets the ID token sent as id_token_hint, with its claims'
+// exp.
+func (d *sessionData) withIDToken(token string, claims map[string]any) {
+	exp, _ := claims["exp"].(float64)
+	d.IDToken, d.IDTokenExpires = token, int64(exp)
 }
 
 func decodeSessionData(b []byte) (sessionData, error) {
@@ -127,6 +134,7 @@ func decodeSessionData(b []byte) (sessionData, error) {
 		if err := json.Unmarshal(d.Claims, &claims); err != nil {
 			return d, err
 		}
+		d.withIDToken(d.IDToken, claims)
 		return d, d.withClaims(claims)
 	}
 	return d, nil

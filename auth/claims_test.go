@@ -69,8 +69,15 @@ func TestSessionWrittenBeforeProfiles(t *testing.T) {
 
 	// And what is written now reads back the same, without decoding Raw.
 	var now sessionData
+	now.withIDToken("tok", raw)
 	if err := now.withClaims(raw); err != nil {
 		t.Fatal(err)
+	}
+	// A profile edit's claims leave the sign-in token's expiry alone: it
+	// is that token that goes out as id_token_hint.
+	edited := now
+	if err := edited.withClaims(map[string]any{"oid": "o1", "exp": float64(1950000000)}); err != nil || edited.IDTokenExpires != 1900000000 {
+		t.Errorf("after new claims: exp %d, %v; want the token's 1900000000", edited.IDTokenExpires, err)
 	}
 	b, err := json.Marshal(now)
 	if err != nil {

@@ -198,7 +198,8 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sd := sessionData{Policy: p.Policy, AccountID: res.AccountID, APIPolicy: p.Policy, IDToken: res.IDToken}
+	sd := sessionData{Policy: p.Policy, AccountID: res.AccountID, APIPolicy: p.Policy}
+	sd.withIDToken(res.IDToken, res.Claims)
 	if err := sd.withClaims(res.Claims); err != nil {
 		return err
 	}

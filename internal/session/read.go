@@ -32,6 +32,7 @@ type ReadPolicy struct{}
 
 // rawRow is where ReadPolicy leaves a point read's response.
 type rawRow struct {
+	read bool // ReadPolicy ran and took the body
 	body []byte
 	etag azcore.ETag
 }
@@ -55,12 +56,19 @@ func (ReadPolicy) Do(req *policy.Request) (*http.Response, error) {
 	}
 	defer resp.Body.Close()
 	buf := rowBuffers.Get().(*bytes.Buffer)
-	defer rowBuffers.Put(buf)
-	buf.Reset()
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxRow)); err != nil {
+	defer func() {
+		if buf.Cap() <= 64<<10 { // a rare large token cache's buffer is not kept
+			buf.Reset()
+			rowBuffers.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxRow+1)); err != nil {
 		return nil, fmt.Errorf("session: reading a row: %w", err)
 	}
-	row.body, row.etag = bytes.Clone(buf.Bytes()), azcore.ETag(resp.Header.Get("ETag"))
+	if buf.Len() > maxRow {
+		return nil, fmt.Errorf("session: a row of more than %d bytes", maxRow)
+	}
+	row.read, row.body, row.etag = true, bytes.Clone(buf.Bytes()), azcore.ETag(resp.Header.Get("ETag"))
 	resp.Body = http.NoBody
 	return resp, nil
 }
@@ -80,7 +88,7 @@ func (s *Store) read(ctx context.Context, partition, row string) ([]byte, azcore
 	switch {
 	case err != nil:
 		return nil, "", err
-	case raw.body != nil:
+	case raw.read:
 		return raw.body, raw.etag, nil
 	}
 	return resp.Value, resp.ETag, nil
