@@ -345,7 +345,7 @@ module functionApp 'modules/functionapp.bicep' = {
     zoneRedundant: zoneRedundant
     // Through the network module's output: with vnetEnabled the app waits
     // for its private endpoints and DNS records.
-    subnetId: vnetEnabled ? network.outputs.appSubnetId : ''
+    subnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
     clientSecretUri: keyVault.outputs.clientSecretUri
     identityProvider: identityProvider
     b2cTenantName: b2cTenantName

@@ -2,6 +2,7 @@ package check
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -68,36 +69,64 @@ func ruleRolePrincipalType(_ *Set, t *template, report reporter) {
 	}
 }
 
-var principalIDRE = regexp.MustCompile(`(?i)principalId`)
-
+// ruleRoleName: a role assignment's name is guid(scope, principal, role)
+// ("Create Azure RBAC resources by using Bicep", Name: the scope, principal
+// ID and role definition ID). With the principal in the name, an identity
+// deleted and created again under the same resource ID gets new
+// assignments; named over the resource ID, the old name now carries
+// another principal, and ARM refuses the update
+// (RoleAssignmentUpdateNotPermitted). The principal must be known when the
+// deployment starts (BCP120): a parameter, or an existing identity's
+// principalId, never the principalId of an identity this file creates.
 func ruleRoleName(_ *Set, t *template, report reporter) {
 	for _, r := range t.deployed("Microsoft.Authorization/roleAssignments") {
 		name := prop(r.Body, "name")
 		if callName(name) != "guid" {
-			report(r.Line, "role assignment %s: name must be guid(scope.id, identity resource ID, role ID)", r.Symbol)
+			report(r.Line, "role assignment %s: name must be guid(scope.id, principal ID, role ID)", r.Symbol)
 			continue
 		}
 		args := callArgs(name)
-		if len(args) < 3 {
-			report(r.Line, "role assignment %s: guid() needs the scope, the identity's resource ID and the role", r.Symbol)
-		}
-		for _, a := range args {
-			if principalIDRE.MatchString(a.Text) {
-				report(r.Line, "role assignment %s: guid() over a principalId (%s) is unknown at the start of the deployment (BCP120); use the identity's resource ID", r.Symbol, a.Text)
-			}
+		has := func(n *Node) bool {
+			return n != nil && slices.ContainsFunc(args, func(a *Node) bool { return a.Text == n.Text })
 		}
 		if scope := prop(r.Body, "scope"); scope != nil && scope.Type == "identifier" {
-			found := false
-			for _, a := range args {
-				if a.Text == scope.Text+".id" {
-					found = true
-				}
-			}
-			if !found {
+			if !slices.ContainsFunc(args, func(a *Node) bool { return a.Text == scope.Text+".id" }) {
 				report(r.Line, "role assignment %s: guid() must include its scope's ID (%s.id)", r.Symbol, scope.Text)
 			}
 		}
+		principal := prop(r.Body, "properties", "principalId")
+		if !has(principal) {
+			report(r.Line, "role assignment %s: guid() must include the principal it grants (%s): an identity created again under the same resource ID keeps a name that now carries another principal, and ARM refuses the update", r.Symbol, textOf(principal))
+		} else if created := t.createdPrincipal(principal); created != "" {
+			report(r.Line, "role assignment %s: guid() over %s, whose principalId is unknown at the start of the deployment (BCP120): pass the principal ID in as a module parameter", r.Symbol, created)
+		}
+		def := prop(r.Body, "properties", "roleDefinitionId")
+		role := def
+		if callName(def) != "" && len(callArgs(def)) > 0 {
+			role = callArgs(def)[len(callArgs(def))-1]
+		}
+		if !has(def) && !has(role) {
+			report(r.Line, "role assignment %s: guid() must include the role (%s)", r.Symbol, textOf(role))
+		}
 	}
+}
+
+// createdPrincipal names the resource or module this file deploys whose
+// principal n reads (identity.properties.principalId, m.outputs.…), or "".
+func (t *template) createdPrincipal(n *Node) string {
+	for _, ref := range references(n) {
+		for _, r := range t.Resources {
+			if r.Symbol == ref && !r.Existing {
+				return ref
+			}
+		}
+		for _, m := range t.Modules {
+			if m.Symbol == ref {
+				return ref
+			}
+		}
+	}
+	return ""
 }
 
 func ruleRolesBeforeApp(s *Set, t *template, report reporter) {

@@ -181,6 +181,32 @@ func ruleDependsOn(_ *Set, t *template, report reporter) {
 	})
 }
 
+// ruleConditionalAccess: a module or resource deployed under if (...) may
+// be null, and Bicep warns (BCP318) on every plain access to it, even inside
+// a condition that tests the same thing: the access says it is sure
+// (network!.outputs) or tolerates null (network.?outputs.x ?? '')
+// ("Safe-dereference operator" and "Non-null assertion", Bicep operators).
+func ruleConditionalAccess(_ *Set, t *template, report reporter) {
+	conditional := map[string]bool{}
+	for _, n := range t.Root.Children {
+		if (n.Type == "module_declaration" || n.Type == "resource_declaration") && n.child("identifier") != nil {
+			if v := n.last(); v != nil && v.Type == "if_statement" {
+				conditional[n.child("identifier").Text] = true
+			}
+		}
+	}
+	t.Root.walk(func(n *Node) bool {
+		if n.Type != "member_expression" || len(n.Children) == 0 || n.Children[0].Type != "identifier" {
+			return true
+		}
+		sym := n.Children[0].Text
+		if conditional[sym] && strings.HasPrefix(n.Text, sym+".") && !strings.HasPrefix(n.Text, sym+".?") {
+			report(n.Line, "%s is deployed on a condition and may be null (BCP318): write %s!%s where the condition holds, or %s.?%s with a ?? default", sym, sym, n.Text[len(sym):], sym, n.Text[len(sym)+1:])
+		}
+		return true
+	})
+}
+
 func ruleUnused(_ *Set, t *template, report reporter) {
 	if t.IsParams {
 		return

@@ -1,9 +1,13 @@
 // Every permission the app's identity holds, in one place, each scoped to
 // the one resource it is needed on. Roles are Azure built-in roles named by
 // their fixed IDs; the policy test in infra/ accepts exactly these four.
-// Names are guid(scope, identity resource ID, role): deterministic, known at
-// the start of the deployment (a principalId is not, see DESIGN section 9),
-// and different for every scope/identity/role triple.
+// Names are guid(scope, principal ID, role) ("Create Azure RBAC resources by
+// using Bicep"): different for every scope/principal/role triple, and new
+// when the identity is deleted and created again under the same name (a
+// name over its resource ID would then carry another principal, which ARM
+// refuses). The principal ID is this module's parameter, so it is known
+// when the module's deployment starts (BCP120 forbids it only in the file
+// that creates the identity).
 //
 // The app takes its identity from this module's outputs, not from the
 // identity module: that reference makes the app wait until every assignment
@@ -13,7 +17,7 @@
 @description('Object (principal) ID of the app\'s user-assigned identity.')
 param principalId string
 
-@description('Resource ID of the same identity; part of each assignment\'s name.')
+@description('Resource ID of the same identity, handed on to the app.')
 param identityId string
 
 @description('Client ID of the same identity, handed on to the app.')
@@ -51,7 +55,7 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
 // Storage Blob Data Owner: the Functions host's blob use (timer locks, host
 // keys and state) and reading the Flex Consumption deployment package.
 resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, identityId, roles.storageBlobDataOwner)
+  name: guid(storage.id, principalId, roles.storageBlobDataOwner)
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
@@ -80,7 +84,7 @@ resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 // A second identity for the sessions alone would narrow nothing: the handler
 // runs in the same app and can ask for any identity the site holds.
 resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, identityId, roles.storageTableDataContributor)
+  name: guid(storage.id, principalId, roles.storageTableDataContributor)
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
@@ -93,7 +97,7 @@ resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
 // Monitoring Metrics Publisher: Entra ID ingestion into Application Insights
 // (local auth is disabled there).
 resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(appInsights.id, identityId, roles.monitoringMetricsPublisher)
+  name: guid(appInsights.id, principalId, roles.monitoringMetricsPublisher)
   scope: appInsights
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
@@ -105,7 +109,7 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 
 // Key Vault Secrets User: resolving the B2C_CLIENT_SECRET Key Vault reference.
 resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, identityId, roles.keyVaultSecretsUser)
+  name: guid(vault.id, principalId, roles.keyVaultSecretsUser)
   scope: vault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
