@@ -80,7 +80,7 @@ func TestEnvironmentOptionsReachTheirModules(t *testing.T) {
 	wants := []struct{ module, param, value string }{
 		{"storage", "vnetEnabled", "vnetEnabled"},
 		{"keyVault", "vnetEnabled", "vnetEnabled"},
-		{"functionApp", "subnetId", "vnetEnabled ? network.outputs.appSubnetId : ''"},
+		{"functionApp", "subnetId", "vnetEnabled ? network!.outputs.appSubnetId : ''"},
 		{"storage", "lock", "lockResources"},
 		{"keyVault", "lock", "lockResources"},
 		{"functionApp", "zoneRedundant", "zoneRedundant"},
