@@ -1,8 +1,11 @@
 package functions_test
 
 import (
+	"archive/zip"
 	"debug/elf"
 	"debug/pe"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +28,10 @@ func TestBuild(t *testing.T) {
 		exe   string
 		check func(t *testing.T, bin string)
 	}{
-		{"azure", nil, nil, "handler", checkAzureBinary},
+		{"azure", nil, nil, "handler", func(t *testing.T, bin string) {
+			checkAzureBinary(t, bin)
+			checkAppZip(t, filepath.Dir(bin))
+		}},
 		// A Windows developer's func start: handler.exe, named in host.json.
 		{"native windows", []string{"--native"}, []string{"GOOS=windows", "GOARCH=amd64"}, "handler.exe", checkWindowsBinary},
 	}
@@ -69,6 +75,54 @@ func TestBuild(t *testing.T) {
 			}
 			c.check(t, filepath.Join(out, c.exe))
 		})
+	}
+}
+
+// checkAppZip: dir.zip holds every file of dir, the same bytes, the
+// handler at mode 0755 and the rest at 0644 in the entries' Unix external
+// attributes (what the instance's unzip reads).
+func checkAppZip(t *testing.T, dir string) {
+	zr, err := zip.OpenReader(dir + ".zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+		want := fs.FileMode(0o644)
+		if f.Name == "handler" {
+			want = 0o755
+		}
+		if got := fs.FileMode(f.ExternalAttrs>>16) & fs.ModePerm; f.CreatorVersion>>8 != 3 || got != want {
+			t.Errorf("zip entry %s: creator %d mode %v, want Unix (3) %v", f.Name, f.CreatorVersion>>8, got, want)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != readFile(t, dir, filepath.FromSlash(f.Name)) {
+			t.Errorf("zip entry %s differs from the folder's file", f.Name)
+		}
+	}
+	var want []string
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, path)
+			want = append(want, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("zip holds %q, want the folder's %q", names, want)
 	}
 }
 
