@@ -9,41 +9,15 @@
 package session
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
-	"net/http"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-)
-
-var (
-	// ErrNotFound reports a session or pending sign-in that does not exist,
-	// has expired, or cannot be decrypted: the visitor is simply signed out.
-	ErrNotFound = errors.New("session: not found")
-	// ErrStale reports a write that lost a race: the row changed since it
-	// was read (HTTP 412 on the ETag).
-	ErrStale = errors.New("session: row changed since it was read")
-	// ErrUnavailable reports that Table Storage could not be reached or
-	// refused the request.
-	ErrUnavailable = errors.New("session: table storage unavailable")
-	// ErrTooLarge reports a token cache larger than one entity can hold.
-	ErrTooLarge = errors.New("session: token cache too large for one table entity")
-	// ErrRefused reports that Table Storage refused the request for good,
-	// such as a 403 when the identity lacks its role: a configuration
-	// error, not an outage.
-	ErrRefused = errors.New("session: table storage refused the request")
 )
 
 // Row keys inside a session's or a pending sign-in's partition.
@@ -53,13 +27,6 @@ const (
 	rowPending    = "pending" // the purpose a pending sign-in's keys are derived for
 	rowUsed       = "used"    // the mark of a state whose callback came
 )
-
-// PendingLifetime is how long a started sign-in may take.
-const PendingLifetime = 10 * time.Minute
-
-// clockSkew is how far the clocks of two instances may differ: a pending
-// sign-in sealed by one is opened by another.
-const clockSkew = time.Minute
 
 // Options tune a Store.
 type Options struct {
@@ -120,59 +87,6 @@ func (s *Store) retryWithTable(ctx context.Context, write func() error) error {
 		}
 	}
 	return err
-}
-
-func tableNotFound(err error) bool {
-	var re *azcore.ResponseError
-	return errors.As(err, &re) && re.ErrorCode == string(aztables.TableNotFound) || batchErrorCode(err) == string(aztables.TableNotFound)
-}
-
-// batchErrorCode is the storage error code of a failed transaction, which
-// answers 202 with the failed operation's status and code only inside its
-// multipart body ("Performing entity group transactions").
-func batchErrorCode(err error) string {
-	re, ok := errors.AsType[*azcore.ResponseError](err)
-	if !ok || re.StatusCode != http.StatusAccepted || re.RawResponse == nil {
-		return ""
-	}
-	body, err := runtime.Payload(re.RawResponse)
-	if err != nil {
-		return ""
-	}
-	batch, err := multipartReader(re.RawResponse.Header.Get("Content-Type"), bytes.NewReader(body))
-	if err != nil {
-		return ""
-	}
-	changeset, err := batch.NextPart()
-	if err != nil {
-		return ""
-	}
-	parts, err := multipartReader(changeset.Header.Get("Content-Type"), changeset)
-	if err != nil {
-		return ""
-	}
-	for part, err := parts.NextPart(); err == nil; part, err = parts.NextPart() {
-		resp, err := http.ReadResponse(bufio.NewReader(part), nil)
-		if err != nil || resp.StatusCode < 400 {
-			continue
-		}
-		var e struct {
-			Error struct {
-				Code string `json:"code"`
-			} `json:"odata.error"`
-		}
-		json.NewDecoder(resp.Body).Decode(&e)
-		return e.Error.Code
-	}
-	return ""
-}
-
-func multipartReader(contentType string, r io.Reader) (*multipart.Reader, error) {
-	_, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return nil, err
-	}
-	return multipart.NewReader(r, params["boundary"]), nil
 }
 
 // A Session is a loaded session.
@@ -350,223 +264,6 @@ func keyEntity(pk, rk string) []byte {
 	return b
 }
 
-// TokenCache returns the session's serialized token cache, read with one
-// point read the first time it is asked for; nil when the session has none.
-// A cache that cannot be opened is as good as none: the user signs in again
-// rather than seeing an error.
-func (s *Store) TokenCache(ctx context.Context, sess *Session) ([]byte, error) {
-	if !sess.cacheRead {
-		body, etag, err := s.read(ctx, sess.keys.partition, rowTokenCache)
-		switch err := classify("load token cache", err); {
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
-			return nil, err
-		default:
-			chunks := map[string]json.RawMessage{}
-			if err := json.Unmarshal(body, &chunks); err != nil {
-				return nil, fmt.Errorf("session: load token cache: decoding row: %w", err)
-			}
-			sess.cache, sess.cacheETag = joinChunks(chunks), etag
-		}
-		sess.cacheRead = true
-	}
-	if sess.cache == nil {
-		return nil, nil
-	}
-	b, err := sess.keys.open(rowTokenCache, bytes.Clone(sess.cache)) // sess.cache stays sealed for the next call
-	if err != nil {
-		return nil, nil
-	}
-	return b, nil
-}
-
-// SaveTokenCache writes the session's token cache, guarded by the ETag it
-// was loaded with. A concurrent writer makes it fail with ErrStale; the
-// caller reloads the session and retries.
-func (s *Store) SaveTokenCache(ctx context.Context, sess *Session, data []byte) error {
-	row, sealed, err := s.tokenCacheEntity(sess, data)
-	if err != nil {
-		return err
-	}
-	var etag azcore.ETag
-	if sess.cacheETag == "" {
-		// The first cache of a session is added together with a no-op
-		// merge of the session row, so a session deleted meanwhile (a
-		// logout in another tab) gets no orphan cache holding live tokens.
-		exists := azcore.ETagAny
-		_, err := s.table.SubmitTransaction(ctx, []aztables.TransactionAction{
-			{ActionType: aztables.TransactionTypeAdd, Entity: row},
-			{ActionType: aztables.TransactionTypeUpdateMerge, Entity: keyEntity(sess.keys.partition, rowSession), IfMatch: &exists},
-		}, nil)
-		switch code := batchErrorCode(err); {
-		case code == "EntityAlreadyExists":
-			return ErrStale // another request created it first
-		case code == "ResourceNotFound":
-			return ErrNotFound
-		case err != nil:
-			return classify("save token cache", err)
-		}
-		// A transaction returns no ETags: a later write in this request
-		// adds again and loses as stale, which re-reads the session.
-	} else {
-		resp, err := s.table.UpdateEntity(ctx, row, &aztables.UpdateEntityOptions{IfMatch: &sess.cacheETag, UpdateMode: aztables.UpdateModeReplace})
-		if err != nil {
-			return classify("save token cache", err)
-		}
-		etag = resp.ETag
-	}
-	sess.cache, sess.cacheETag, sess.cacheRead = sealed, etag, true
-	return nil
-}
-
-// Table Storage limits (learn.microsoft.com, "Understanding the Table
-// service data model"): a binary property holds 64 KiB; an entity 1 MiB of
-// JSON, in which binary grows by a third as base64.
-const (
-	chunkSize = 64 << 10
-	maxChunks = 10
-)
-
-// tokenCacheEntity splits the sealed cache across binary properties of one
-// entity, so one ETag guards it and one write replaces it whole.
-func (s *Store) tokenCacheEntity(sess *Session, data []byte) (row, sealed []byte, err error) {
-	sealed = sess.keys.seal(rowTokenCache, data)
-	if len(sealed) > chunkSize*maxChunks {
-		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(sealed), chunkSize*maxChunks)
-	}
-	props := map[string]any{
-		"Expires": aztables.EDMDateTime(sess.Created.Add(s.absolute)),
-	}
-	for i, rest := 0, sealed; len(rest) > 0; i++ {
-		n := min(chunkSize, len(rest))
-		props[fmt.Sprintf("D%d", i)] = aztables.EDMBinary(rest[:n])
-		rest = rest[n:]
-	}
-	row, err = marshalEntity(sess.keys.partition, rowTokenCache, props)
-	return row, sealed, err
-}
-
-func joinChunks(props map[string]json.RawMessage) []byte {
-	var b []byte
-	for i := range maxChunks {
-		raw, ok := props[fmt.Sprintf("D%d", i)]
-		if !ok {
-			break
-		}
-		var chunk []byte
-		if json.Unmarshal(raw, &chunk) != nil {
-			return nil
-		}
-		b = append(b, chunk...)
-	}
-	return b
-}
-
-// NewState returns a fresh state parameter for a pending sign-in: 256
-// random bits, from which the pending sign-in's keys derive.
-func NewState() string { return newSecret().String() }
-
-// A pending sign-in lives in the browser that started it, in a cookie that
-// SealPending makes, not in the table: starting a sign-in costs no write,
-// and only that browser can finish it (login CSRF, RFC 6749 §10.12). The
-// table keeps only the mark that a state was used (Consume).
-
-// errNoPendingKey reports a Store made without Options.PendingKey.
-var errNoPendingKey = errors.New("session: Options.PendingKey is not set")
-
-// SealPending returns a cookie value carrying data for the sign-in of state:
-// sealed with a key derived from the state and the server's PendingKey,
-// with its expiry inside.
-func (s *Store) SealPending(state string, data []byte) (string, error) {
-	return s.sealPending(state, data, s.now().Add(PendingLifetime))
-}
-
-func (s *Store) sealPending(state string, data []byte, expires time.Time) (string, error) {
-	if len(s.pending) == 0 {
-		return "", errNoPendingKey
-	}
-	st, err := parseSecret(state)
-	if err != nil {
-		return "", err
-	}
-	plain := binary.BigEndian.AppendUint64(nil, uint64(expires.Unix()))
-	sealed := st.deriveWith(s.pending, rowPending).seal(rowPending, append(plain, data...))
-	return base64.RawURLEncoding.EncodeToString(sealed), nil
-}
-
-// OpenPending returns the data that SealPending sealed for state; ErrNotFound
-// when the value was made for another state or without the server's key,
-// was altered, has expired, or claims to live longer than PendingLifetime.
-func (s *Store) OpenPending(state, value string) ([]byte, error) {
-	if len(s.pending) == 0 {
-		return nil, errNoPendingKey
-	}
-	st, err := parseSecret(state)
-	if err != nil {
-		return nil, ErrNotFound
-	}
-	sealed, err := base64.RawURLEncoding.DecodeString(value)
-	if err != nil {
-		return nil, ErrNotFound
-	}
-	plain, err := st.deriveWith(s.pending, rowPending).open(rowPending, sealed)
-	if err != nil || len(plain) < 8 {
-		return nil, ErrNotFound
-	}
-	// The lifetime is capped here too, whatever the value says.
-	now := s.now()
-	expires := time.Unix(int64(binary.BigEndian.Uint64(plain)), 0)
-	if !now.Before(expires) || expires.Sub(now) > PendingLifetime+clockSkew {
-		return nil, ErrNotFound
-	}
-	return plain[8:], nil
-}
-
-// Consume marks state used: the first caller succeeds, every later one gets
-// ErrNotFound, so a callback cannot be replayed. One insert; the mark
-// expires with the sign-in and the sweep removes it. The mark names the
-// call that made it, so when the SDK retries an insert whose first attempt
-// succeeded unseen, the 409 of the retry is known for this call's own.
-func (s *Store) Consume(ctx context.Context, state string) error {
-	st, err := parseSecret(state)
-	if err != nil {
-		return ErrNotFound
-	}
-	partition, attempt := st.derive(rowPending).partition, newSecret().String()
-	row, err := marshalEntity(partition, rowUsed, map[string]any{
-		"Expires": aztables.EDMDateTime(s.now().UTC().Add(PendingLifetime)),
-		"Attempt": attempt,
-	})
-	if err != nil {
-		return err
-	}
-	err = s.retryWithTable(ctx, func() error {
-		_, err := s.table.AddEntity(ctx, row, nil)
-		return err
-	})
-	if re, ok := errors.AsType[*azcore.ResponseError](err); ok && re.ErrorCode == string(aztables.EntityAlreadyExists) {
-		return s.consumedBy(ctx, partition, attempt)
-	}
-	return classify("consume sign-in", err)
-}
-
-// consumedBy is nil when the mark of a consumed state is attempt's own,
-// ErrNotFound when another call made it.
-func (s *Store) consumedBy(ctx context.Context, partition, attempt string) error {
-	body, _, err := s.read(ctx, partition, rowUsed)
-	if err != nil {
-		return classify("read sign-in mark", err)
-	}
-	var mark struct{ Attempt string }
-	if err := json.Unmarshal(body, &mark); err != nil {
-		return fmt.Errorf("session: decoding sign-in mark: %w", err)
-	}
-	if mark.Attempt != attempt {
-		return ErrNotFound
-	}
-	return nil
-}
-
 // list calls fn for each entity that opts select, page by page.
 func (s *Store) list(ctx context.Context, op string, opts *aztables.ListEntitiesOptions, fn func(aztables.EDMEntity) error) error {
 	pager := s.table.NewListEntitiesPager(opts)
@@ -594,30 +291,4 @@ func marshalEntity(pk, rk string, props map[string]any) ([]byte, error) {
 		return nil, fmt.Errorf("session: encoding %s row: %w", rk, err)
 	}
 	return b, nil
-}
-
-// classify maps Table Storage errors onto this package's errors; any failure
-// other than a missing row or a lost race means the store is unavailable.
-func classify(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var re *azcore.ResponseError
-	if errors.As(err, &re) {
-		switch re.StatusCode {
-		case 404:
-			if re.ErrorCode == string(aztables.TableNotFound) {
-				break
-			}
-			return ErrNotFound
-		case 412:
-			return ErrStale
-		case 408, 429:
-		default:
-			if re.StatusCode >= 400 && re.StatusCode < 500 {
-				return fmt.Errorf("session: %s: %w: %w", op, ErrRefused, err)
-			}
-		}
-	}
-	return fmt.Errorf("session: %s: %w: %w", op, ErrUnavailable, err)
 }
