@@ -1,17 +1,3 @@
-// Package auth puts Azure AD B2C sign-in in front of a Go web app: handlers
-// for sign-in, the redirect URI, sign-out and profile editing; middleware
-// that loads the visitor's session and that sends a signed-out visitor
-// through sign-in and back; and access tokens for APIs from the session's
-// token cache. Sessions, token caches and pending sign-ins live encrypted in
-// one Azure Table Storage table.
-//
-//	svc, err := auth.New(auth.Config{...})
-//	svc.Mount(mux)
-//	mux.Handle("GET /reports", svc.RequireSignIn(reports))
-//	http.ListenAndServe(addr, svc.Sessions(mux))
-//
-// Failures reach the app through Config.ErrorHandler as a *Failure, whose
-// Kind the app words on its own pages.
 package auth
 
 import (

@@ -2,6 +2,7 @@ package infra_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -140,12 +141,86 @@ func TestPipeline(t *testing.T) {
 	}
 }
 
-// workflow is the part of a GitHub Actions workflow the test reads.
+// What the release workflow promises: it runs on version tags only, refuses
+// a tag that is not vX.Y.Z or has no section in CHANGELOG.md, tests before
+// it releases, and attaches the app folder's zip; only the release job may
+// write, and every action is pinned to a commit.
+func TestRelease(t *testing.T) {
+	root, err := check.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, ".github", "workflows", "release.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf workflow
+	if err := yaml.Unmarshal(raw, &wf); err != nil {
+		t.Fatal(err)
+	}
+	push, _ := wf.On["push"].(map[string]any)
+	if tags, _ := push["tags"].([]any); len(wf.On) != 1 || len(push) != 1 || len(tags) != 1 || tags[0] != "v*.*.*" {
+		t.Errorf("on %v: the release must run on pushes of tags v*.*.* alone", wf.On)
+	}
+	if m := regexp.MustCompile(`secrets\.[A-Za-z_]+`).FindString(string(raw)); m != "" {
+		t.Errorf("the release reads %s: github.token is all it needs", m)
+	}
+	if wf.Permissions["contents"] != "read" {
+		t.Errorf("workflow permissions %v, want contents: read, with write for the release job alone", wf.Permissions)
+	}
+	for name, job := range wf.Jobs {
+		if want := map[bool]string{true: "write", false: ""}[name == "release"]; job.Permissions["contents"] != want {
+			t.Errorf("job %s: contents: %q, want %q", name, job.Permissions["contents"], want)
+		}
+		for _, s := range job.Steps {
+			if s.Uses != "" && !regexp.MustCompile(`@[0-9a-f]{40}$`).MatchString(s.Uses) {
+				t.Errorf("job %s uses %s: pin it to a full commit SHA", name, s.Uses)
+			}
+		}
+	}
+	at := func(job, want string) int {
+		return slices.IndexFunc(wf.Jobs[job].Steps, func(s step) bool { return strings.Contains(s.Run, want) })
+	}
+	if tag, test := at("test", "CHANGELOG.md"), at("test", "go test"); tag < 0 || test < tag {
+		t.Errorf("test: the tag and changelog check (step %d) comes before go test (step %d)", tag, test)
+	}
+	if wf.Jobs["release"].Needs != "test" {
+		t.Errorf("release needs %v, want test", wf.Jobs["release"].Needs)
+	}
+	if build, release := at("release", "scripts/build"), at("release", `gh release create "$GITHUB_REF_NAME" dist/app.zip`); build < 0 || release < build {
+		t.Errorf("release: scripts/build (step %d) before gh release create with dist/app.zip (step %d)", build, release)
+	}
+
+	// The check itself, run on tags against a changelog with one release.
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash to run the tag check with")
+	}
+	script := wf.Jobs["test"].Steps[at("test", "CHANGELOG.md")].Run
+	dir := t.TempDir()
+	changelog := "# Changelog\n\n## [Unreleased]\n\n## [1.2.3] - 2026-01-02\n\n### Fixed\n\n- 1.20.3 notes\n"
+	if err := os.WriteFile(filepath.Join(dir, "CHANGELOG.md"), []byte(changelog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for tag, ok := range map[string]bool{
+		"v1.2.3": true, "v1.2.4": false, "v1.20.3": false, "v1x2x3": false, "v1.2.3-rc.1": false, "v01.2.3": false, "1.2.3": false,
+	} {
+		cmd := exec.Command(bash, "-e", "-c", script)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), "GITHUB_REF_NAME="+tag)
+		if out, err := cmd.CombinedOutput(); (err == nil) != ok {
+			t.Errorf("tag %s: the check %s, want it to %s\n%s", tag, map[bool]string{true: "passed", false: "failed"}[err == nil], map[bool]string{true: "pass", false: "fail"}[ok], out)
+		}
+	}
+}
+
+// workflow is the part of a GitHub Actions workflow the tests read.
 type workflow struct {
-	On   map[string]any    `yaml:"on"`
-	Env  map[string]string `yaml:"env"`
-	Jobs map[string]struct {
+	On          map[string]any    `yaml:"on"`
+	Env         map[string]string `yaml:"env"`
+	Permissions map[string]string `yaml:"permissions"`
+	Jobs        map[string]struct {
 		If          string            `yaml:"if"`
+		Needs       any               `yaml:"needs"`
 		Permissions map[string]string `yaml:"permissions"`
 		Steps       []step            `yaml:"steps"`
 	} `yaml:"jobs"`
