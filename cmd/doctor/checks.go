@@ -156,7 +156,7 @@ func diagnose(ctx context.Context, getenv func(string) string, skipped map[strin
 	if unresolved {
 		// Known without asking anyone, and whatever else fails.
 		d.add(failed("client secret",
-			"grant the app's identity Key Vault Secrets User on the vault, check that the secret exists and that the site's keyVaultReferenceIdentity names that identity, then refresh the references (README \"Rotating the B2C client secret\", step 3)",
+			"grant the app's identity Key Vault Secrets User on the vault, check that the secret exists and that the site's keyVaultReferenceIdentity names that identity, then refresh the references (docs/operations.md, \"Rotating the B2C client secret\", step 3)",
 			"%s is an unresolved Key Vault reference (%s...): App Service could not read the secret", auth.EnvClientSecret, keyVaultReference))
 	} else {
 		needs("client secret", checkSecret, func() result { return d.checkSecret(ctx, susi) })
@@ -410,7 +410,7 @@ func codeSuffix(body []byte) string {
 // a right one gets invalid_grant for the code.
 func (d *doctor) checkSecret(ctx context.Context, m *metadata) result {
 	const name = "client secret"
-	fixSecret := "create a client secret (az ad app credential reset --id " + d.cfg.ClientID + " --append --end-date <date>) and store its value in " + auth.EnvClientSecret + " (in Azure: the vault's secret, README \"Rotating the B2C client secret\")"
+	fixSecret := "create a client secret (az ad app credential reset --id " + d.cfg.ClientID + " --append --end-date <date>) and store its value in " + auth.EnvClientSecret + " (in Azure: the vault's secret, docs/operations.md, \"Rotating the B2C client secret\")"
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
 		"client_id":     {d.cfg.ClientID},
