@@ -51,11 +51,11 @@ func TestSignInAlertReadsTheHandlersLog(t *testing.T) {
 	}
 }
 
-// TestReadmeMonitoringListsTheAlerts: the README's "Monitoring and alerts"
-// table names exactly the alerts the templates deploy (metric and log
+// TestMonitoringDocListsTheAlerts: the "Monitoring and alerts" table of
+// docs/operations.md names exactly the alerts the templates deploy (metric and log
 // alerts, and the Key Vault event subscription), with ${siteName} shown as
 // <app> and the secret's name resolved.
-func TestReadmeMonitoringListsTheAlerts(t *testing.T) {
+func TestMonitoringDocListsTheAlerts(t *testing.T) {
 	root, err := check.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -84,14 +84,14 @@ func TestReadmeMonitoringListsTheAlerts(t *testing.T) {
 		t.Fatalf("found only %v in the templates: the pattern no longer matches them", deployed)
 	}
 
-	readme := read("README.md")
-	start := strings.Index(readme, "### Monitoring and alerts")
+	doc := read("docs/operations.md")
+	start := strings.Index(doc, "\n## Monitoring and alerts\n")
 	if start < 0 {
-		t.Fatal(`README.md has no "### Monitoring and alerts"`)
+		t.Fatal(`docs/operations.md has no "## Monitoring and alerts"`)
 	}
-	section := readme[start:]
-	if end := strings.Index(section[4:], "\n#"); end >= 0 {
-		section = section[:end+4]
+	section := doc[start+1:]
+	if end := strings.Index(section, "\n#"); end >= 0 {
+		section = section[:end]
 	}
 	listed := map[string]string{} // alert → its signal column
 	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\| ([^|]+) \\|").FindAllStringSubmatch(section, -1) {
@@ -101,14 +101,14 @@ func TestReadmeMonitoringListsTheAlerts(t *testing.T) {
 		got, ok := listed[name]
 		switch {
 		case !ok:
-			t.Errorf("the templates deploy alert %s, which README's monitoring table does not list", name)
+			t.Errorf("the templates deploy alert %s, which the monitoring table of docs/operations.md does not list", name)
 		case !strings.Contains(got, want):
-			t.Errorf("README's monitoring table gives %s the signal %q, which does not say %q, as the template's alert is", name, got, want)
+			t.Errorf("the monitoring table of docs/operations.md gives %s the signal %q, which does not say %q, as the template's alert is", name, got, want)
 		}
 	}
 	for name := range listed {
 		if _, ok := deployed[name]; !ok {
-			t.Errorf("README's monitoring table lists %s, which the templates do not deploy", name)
+			t.Errorf("the monitoring table of docs/operations.md lists %s, which the templates do not deploy", name)
 		}
 	}
 }

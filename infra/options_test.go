@@ -109,26 +109,21 @@ func TestEnvironmentOptionsReachTheirModules(t *testing.T) {
 
 var envReadRE = regexp.MustCompile(`readEnvironmentVariable\('([A-Z0-9_]+)'`)
 
-// TestParameterFileVariablesInREADME: every environment variable a
-// parameter file reads is named in the README's "Deploy to Azure", where a
-// deployer learns what to export.
-func TestParameterFileVariablesInREADME(t *testing.T) {
+// TestParameterFileVariablesInDeployDoc: every environment variable a
+// parameter file reads is named in "Deploy to Azure" (docs/deploy.md),
+// where a deployer learns what to export.
+func TestParameterFileVariablesInDeployDoc(t *testing.T) {
 	root, err := check.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "deploy.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	section := string(readme)
-	start := strings.Index(section, "\n## Deploy to Azure\n")
-	if start < 0 {
-		t.Fatal(`README has no "## Deploy to Azure"`)
-	}
-	section = section[start+1:]
-	if end := strings.Index(section[1:], "\n## "); end >= 0 {
-		section = section[:end+1]
+	section := string(doc)
+	if !strings.HasPrefix(section, "# Deploy to Azure\n") {
+		t.Fatal(`docs/deploy.md does not start with "# Deploy to Azure"`)
 	}
 	var names []string
 	for _, file := range []string{"dev.bicepparam", "prod.bicepparam"} {
@@ -147,7 +142,7 @@ func TestParameterFileVariablesInREADME(t *testing.T) {
 	}
 	for _, name := range names {
 		if !regexp.MustCompile(`\b` + name + `\b`).MatchString(section) {
-			t.Errorf(`README "Deploy to Azure" does not name %s, which a parameter file reads`, name)
+			t.Errorf(`docs/deploy.md does not name %s, which a parameter file reads`, name)
 		}
 	}
 }

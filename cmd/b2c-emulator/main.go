@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		issuerForm   = fs.String("issuer-form", "tenant-id", "issuer (iss) claim: tenant-id for https://host/{tenant ID}/v2.0/, or tfp for https://host/tfp/{tenant ID}/{policy}/v2.0/")
 		externalID   = fs.Bool("external-id", false, "run a Microsoft Entra External ID tenant instead of a B2C one: authorities https://localhost:PORT/{tenant ID} and /{tenant}.onmicrosoft.com, issuer https://127.0.0.1:PORT/{tenant ID}/v2.0, one user flow, AADSTS errors")
 	)
-	// The post-logout URI is registered too, as the README's set-up steps
+	// The post-logout URI is registered too, as the set-up steps of docs/deploy.md
 	// say: B2C follows it after a sign-out with id_token_hint only then.
 	redirectURIs := []string{"http://localhost:7071/getAToken", "http://localhost:7071/"}
 	given := false

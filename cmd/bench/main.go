@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, stdout, progress io.Writer) error {
 	foot := notes(o, out, time.Since(began))
 	fmt.Fprint(stdout, head+"\n"+out.table()+"\n"+foot)
 	if o.write {
-		doc := "# Benchmarks\n\nOne run of `scripts/bench -write`; see README.md, \"Performance\".\n\n" + head + "\n" + out.table() + "\n" + foot
+		doc := "# Benchmarks\n\nOne run of `scripts/bench -write`; see docs/benchmarks.md.\n\n" + head + "\n" + out.table() + "\n" + foot
 		if err := os.WriteFile(filepath.Join(root, "BENCHMARKS.md"), []byte(doc), 0o644); err != nil {
 			return err
 		}

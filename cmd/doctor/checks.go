@@ -150,7 +150,7 @@ func diagnose(ctx context.Context, getenv func(string) string, skipped map[strin
 	if unresolved {
 		// Known without asking anyone, and whatever else fails.
 		d.add(failed("client secret",
-			"grant the app's identity Key Vault Secrets User on the vault, check that the secret exists and that the site's keyVaultReferenceIdentity names that identity, then refresh the references (README \"Rotating the B2C client secret\", step 3)",
+			"grant the app's identity Key Vault Secrets User on the vault, check that the secret exists and that the site's keyVaultReferenceIdentity names that identity, then refresh the references (docs/operations.md, \"Rotating the B2C client secret\", step 3)",
 			"%s is an unresolved Key Vault reference (%s...): App Service could not read the secret", auth.EnvClientSecret, keyVaultReference))
 	} else {
 		needs("client secret", checkSecret, func() result { return d.checkSecret(ctx, susi) })

@@ -25,7 +25,7 @@ const (
 	apiScope    = apiURI + "/tasks.read"
 )
 
-// setup starts the emulator, registered as the README's set-up steps say
+// setup starts the emulator, registered as the set-up steps of docs/deploy.md say
 // (the redirect URI and the post-logout URI, the API scope granted), and
 // gives a table of its own in the shared Azurite; it returns the settings
 // the handler would have. adjust changes the emulator's configuration

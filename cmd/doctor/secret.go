@@ -17,7 +17,7 @@ import (
 // a right one gets invalid_grant for the code.
 func (d *doctor) checkSecret(ctx context.Context, m *metadata) result {
 	const name = "client secret"
-	fixSecret := "create a client secret (az ad app credential reset --id " + d.cfg.ClientID + " --append --end-date <date>) and store its value in " + auth.EnvClientSecret + " (in Azure: the vault's secret, README \"Rotating the B2C client secret\")"
+	fixSecret := "create a client secret (az ad app credential reset --id " + d.cfg.ClientID + " --append --end-date <date>) and store its value in " + auth.EnvClientSecret + " (in Azure: the vault's secret, docs/operations.md, \"Rotating the B2C client secret\")"
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
 		"client_id":     {d.cfg.ClientID},

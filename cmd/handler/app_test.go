@@ -120,8 +120,8 @@ func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, m
 	cfg := emulator.Config{
 		Tenant:   "contoso",
 		Policies: []emulator.Policy{{Name: susi, Kind: o.susiKind}, {Name: profileEdit, Kind: emulator.ProfileEdit}, {Name: reset, Kind: emulator.PasswordReset}},
-		// The post-logout URI is registered too, as the README's set-up
-		// steps say: B2C checks it against the redirect URIs.
+		// The post-logout URI is registered too, as the set-up steps of
+		// docs/deploy.md say: B2C checks it against the redirect URIs.
 		Clients:                    []emulator.Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{base + "/getAToken", base + "/"}}},
 		Users:                      []emulator.User{alice, bob},
 		APIs:                       []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: "99999999-0000-4000-8000-0000000000a1", Scopes: []string{"tasks.read"}}},

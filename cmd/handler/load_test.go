@@ -9,7 +9,7 @@ import (
 )
 
 // A short run of the load driver: concurrent signed-in users on their own
-// sessions get no errors. The figures in the README come from longer runs.
+// sessions get no errors. The figures in BENCHMARKS.md come from longer runs.
 func TestLoad(t *testing.T) {
 	app := startApp(t, appOptions{})
 	r, err := loadgen.Run(context.Background(), loadgen.Options{

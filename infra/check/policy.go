@@ -76,6 +76,10 @@ var flexRejectedSettings = []string{
 	"AzureWebJobsDashboard", "APPINSIGHTS_INSTRUMENTATIONKEY",
 }
 
+// FlexRejectedSettings returns the app settings a Flex Consumption site
+// must not set (flexRejectedSettings), for checks outside this package.
+func FlexRejectedSettings() []string { return slices.Clone(flexRejectedSettings) }
+
 // flexUnsupportedSiteProperties are the site properties of that list, by
 // their ARM names (compared case-insensitively). The list writes some as
 // properties.X that ARM keeps in properties.siteConfig (ftpsState,

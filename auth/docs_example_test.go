@@ -10,18 +10,19 @@ import (
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
-// The README's "Add your own protected page" compiles as written in a
-// module of its own, which can reach only the exported surface: the same
-// program importing an internal package is refused.
-func TestReadmeExampleCompilesInAnotherModule(t *testing.T) {
+// The program of "Add your own protected page" (docs/development.md)
+// compiles as written in a module of its own, which can reach only the
+// exported surface: the same program importing an internal package is
+// refused.
+func TestDocsExampleCompilesInAnotherModule(t *testing.T) {
 	root := testenv.Root(t)
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "development.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "## Add your own protected page")
+	_, section, ok := strings.Cut(string(doc), "\n## Add your own protected page\n")
 	if !ok {
-		t.Fatal(`README has no "Add your own protected page" section`)
+		t.Fatal(`docs/development.md has no "## Add your own protected page" section`)
 	}
 	_, code, ok := strings.Cut(section, "```go\n")
 	if !ok {
@@ -30,7 +31,7 @@ func TestReadmeExampleCompilesInAnotherModule(t *testing.T) {
 	code, _, _ = strings.Cut(code, "```")
 
 	if out, err := build(t, root, code); err != nil {
-		t.Fatalf("the README's program does not compile in another module: %v\n%s\n%s", err, out, code)
+		t.Fatalf("the program of docs/development.md does not compile in another module: %v\n%s\n%s", err, out, code)
 	}
 	internal := strings.Replace(code, `"github.com/b2c-functions-go/b2c-functions-go/auth"`,
 		`"github.com/b2c-functions-go/b2c-functions-go/auth"
