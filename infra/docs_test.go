@@ -20,12 +20,6 @@ import (
 // in docs/.
 const readmeMaxLines = 300
 
-// pendingLinks are files the README links to that are still to be added.
-// A link to one of them passes while the file does not exist (and is
-// checked like any other once it does). Remove the exception when both
-// are in the repository.
-var pendingLinks = []string{"LICENSE", "CHANGELOG.md"}
-
 // otherToolsVariables are environment variables the pages name that belong
 // to another tool, not to this project's code or templates.
 var otherToolsVariables = map[string]string{
@@ -99,9 +93,8 @@ func headingAnchors(text string) map[string]bool {
 var linkRE = regexp.MustCompile(`!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
 
 // TestDocLinksResolve: every relative link of README.md and docs/*.md
-// names a file or folder in the repository (LICENSE and CHANGELOG.md may
-// still be missing: pendingLinks), and every #anchor a heading of the page
-// it points to.
+// names a file or folder in the repository, and every #anchor a heading of
+// the page it points to.
 func TestDocLinksResolve(t *testing.T) {
 	root, err := check.ModuleRoot()
 	if err != nil {
@@ -129,9 +122,6 @@ func TestDocLinksResolve(t *testing.T) {
 					continue
 				}
 				if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel))); err != nil {
-					if os.IsNotExist(err) && slices.Contains(pendingLinks, rel) {
-						continue
-					}
 					t.Errorf("%s: link %s: %s is not in the repository", p.rel, target, rel)
 					continue
 				}

@@ -184,7 +184,7 @@ func ruleDependsOn(_ *Set, t *template, report reporter) {
 // ruleConditionalAccess: a module or resource deployed under if (...) may
 // be null, and Bicep warns (BCP318) on every plain access to it, even inside
 // a condition that tests the same thing: the access says it is sure
-// (network!.outputs) or tolerates null (network.?outputs.x ?? '')
+// (network!.outputs) or tolerates null (network.?outputs.x with ?? a default)
 // ("Safe-dereference operator" and "Non-null assertion", Bicep operators).
 func ruleConditionalAccess(_ *Set, t *template, report reporter) {
 	conditional := map[string]bool{}
