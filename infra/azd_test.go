@@ -100,7 +100,7 @@ func TestAzureYAML(t *testing.T) {
 				t.Errorf("%s.%s: the schema refuses it for host function", where, key)
 			}
 		}
-		for key, want := range map[string]string{"host": "function", "language": "custom", "dist": "dist/app"} {
+		for key, want := range map[string]string{"host": "function", "language": "custom", "dist": "dist/app.zip"} {
 			if got, _ := svc[key].(string); got != want {
 				t.Errorf("%s.%s = %q, want %q", where, key, got, want)
 			}
@@ -109,9 +109,9 @@ func TestAzureYAML(t *testing.T) {
 		if info, err := os.Stat(filepath.Join(root, project)); project == "" || err != nil || !info.IsDir() {
 			t.Errorf("%s.project %q is not a folder: %v", where, project, err)
 		}
-		// scripts/build's default output is what azd packages.
+		// scripts/build's default output, packed, is what azd deploys.
 		build, err := os.ReadFile(filepath.Join(root, "scripts", "build"))
-		if err != nil || !strings.Contains(string(build), "out=${out:-"+svc["dist"].(string)+"}") {
+		if err != nil || !strings.Contains(string(build), "out=${out:-"+strings.TrimSuffix(svc["dist"].(string), ".zip")+"}") || !strings.Contains(string(build), `"$out.zip"`) {
 			t.Errorf("%s.dist %q is not scripts/build's default output folder", where, svc["dist"])
 		}
 
