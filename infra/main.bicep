@@ -236,9 +236,10 @@ var tenantHost = empty(b2cTenantHost) ? '${b2cTenantName}.${externalId ? 'ciamlo
 var storageSkuChecked = zoneRedundant && storageSku != 'Standard_ZRS' ? fail('zoneRedundant needs storageSku Standard_ZRS: Flex Consumption zone redundancy requires a zone-redundant storage account.') : storageSku
 
 // With zone redundancy the platform keeps at least two always-ready
-// instances for the HTTP group whatever the setting, and bills them as
-// always-ready ("Reliability in Azure Functions", Flex Consumption); asking
-// for two makes that cost visible in the template.
+// instances in every scale group whatever the setting, and bills them as
+// always-ready ("Reliability in Azure Functions", Flex Consumption): the
+// http group and the sweep timer's own (function:sweep). Only http is
+// configured; asking for two there makes that cost visible in the template.
 var alwaysReadyChecked = zoneRedundant ? max(2, alwaysReadyInstances) : alwaysReadyInstances
 
 module identity 'modules/identity.bicep' = {

@@ -38,8 +38,10 @@ param logLevel = 'info'
 // Zone-redundant: the plan spreads its instances over the region's zones
 // (pick a region from az functionapp list-flexconsumption-locations
 // --zone-redundant=true), on zone-redundant storage. The platform keeps at
-// least two always-ready instances then, billed as such, so two are asked for:
-// no cold start on the first sign-in, one instance per zone at least.
+// least two always-ready instances in every scale group then, billed as
+// such: two are asked for the http group (no cold start on the first
+// sign-in, one instance per zone at least), and the sweep timer's own group
+// gets two more (docs/deploy.md: 4 in all, the monthly idle cost).
 param instanceMemoryMB = 2048
 param maximumInstanceCount = 100
 param alwaysReadyInstances = 2
