@@ -179,3 +179,37 @@ func atLeast(n *Node, min int) bool {
 	v, err := strconv.Atoi(n.Text)
 	return err == nil && v >= min
 }
+
+// flexSiteMetrics are the Microsoft.Web/sites metrics the Flex Consumption
+// plan documents ("Monitoring data reference for Azure Functions", Flex
+// Consumption). The App Service metrics (Http5xx, Requests, ...) are listed
+// for function apps in general, not for Flex: an alert on one may never
+// fire. Alert on Application Insights (requests/failed, or a log query on
+// requests) instead.
+var flexSiteMetrics = []string{
+	"OnDemandFunctionExecutionCount",
+	"AlwaysReadyFunctionExecutionCount",
+	"OnDemandFunctionExecutionUnits",
+	"AlwaysReadyFunctionExecutionUnits",
+	"AlwaysReadyUnits",
+	"InstanceCount",
+}
+
+func ruleFlexMetric(_ *Set, t *template, report reporter) {
+	for _, r := range t.deployed("Microsoft.Insights/metricAlerts") {
+		r.Body.walk(func(n *Node) bool {
+			metric, ok := stringValue(prop(n, "metricName"))
+			if n.Type != "object" || !ok {
+				return true
+			}
+			namespace, named := stringValue(prop(n, "metricNamespace"))
+			switch {
+			case !named:
+				report(n.Line, "metric alert %s: criterion %s names no metricNamespace: say whose metric it is", r.Symbol, metric)
+			case strings.EqualFold(namespace, "Microsoft.Web/sites") && !slices.Contains(flexSiteMetrics, metric):
+				report(n.Line, "metric alert %s: %s is not a metric Flex Consumption documents for a site (%s): alert on Application Insights requests instead", r.Symbol, metric, strings.Join(flexSiteMetrics, ", "))
+			}
+			return false
+		})
+	}
+}
