@@ -406,3 +406,6 @@ output keyVaultSecretName string = clientSecretName
 
 @description('Client ID of the app\'s user-assigned identity (AZURE_CLIENT_ID).')
 output identityClientId string = identity.outputs.clientId
+
+@description('With vnetEnabled: the static public IP the app\'s outbound traffic leaves from (allow it in a downstream firewall); otherwise empty.')
+output egressIpAddress string = network.?outputs.egressIpAddress ?? ''

@@ -26,6 +26,8 @@ var pinnedAPIVersions = map[string]string{
 	"Microsoft.Authorization/roleAssignments":                   "2022-04-01",
 	"Microsoft.Authorization/locks":                             "2020-05-01",
 	"Microsoft.Network/virtualNetworks":                         "2024-05-01",
+	"Microsoft.Network/natGateways":                             "2024-05-01",
+	"Microsoft.Network/publicIPAddresses":                       "2024-05-01",
 	"Microsoft.Network/privateEndpoints":                        "2024-05-01",
 	"Microsoft.Network/privateEndpoints/privateDnsZoneGroups":   "2024-05-01",
 	"Microsoft.Network/privateDnsZones":                         "2024-06-01",

@@ -53,7 +53,7 @@ var rules = []rule{
 	{"secret-near-expiry", "a vault secret with an expiry but no Event Grid subscription to Microsoft.KeyVault.SecretNearExpiry; one to Azure Monitor alerts not in the CloudEvents v1.0 schema, the only one that destination takes", ruleSecretNearExpiry},
 	{"resource-lock", "a module deploying a vault or a storage account with no CanNotDelete lock scoped to it (it may be conditional: production only)", ruleResourceLock},
 	{"zone-redundancy", "a parameter file that turns zoneRedundant on with storage other than Standard_ZRS, or fewer than 2 always-ready instances", ruleZoneRedundancy},
-	{"flex-subnet", "a subnet delegated to Microsoft.Web/serverFarms (Flex Consumption's delegation is Microsoft.App/environments); a Flex subnet smaller than /27, or with '_' in its name", ruleFlexSubnet},
+	{"flex-subnet", "a subnet delegated to Microsoft.Web/serverFarms (Flex Consumption's delegation is Microsoft.App/environments); a Flex subnet smaller than /27, with '_' in its name, or without a NAT gateway (a fixed egress IP; no default outbound access)", ruleFlexSubnet},
 	{"private-endpoint-dns", "a private endpoint without a private DNS zone group; a private DNS zone linked to no virtual network (the service's name keeps resolving to its public address)", rulePrivateEndpointDNS},
 	{"private-dns-zone-cloud", "a private DNS zone name written out ('privatelink.…' with no environment() in it): it is another name in a sovereign cloud", rulePrivateDNSZoneCloud},
 	{"vnet-lockdown", "in a template with a vnetEnabled parameter, a storage account or vault whose public network access does not follow it", ruleVnetLockdown},

@@ -61,6 +61,9 @@ func ruleFlexSubnet(_ *Set, t *template, report reporter) {
 				if strings.Contains(name, "_") {
 					report(sn.Line, "subnet %s: Flex Consumption does not support subnet names with '_'", name)
 				}
+				if prop(sn, "properties", "natGateway", "id") == nil {
+					report(sn.Line, "subnet %s has no NAT gateway: the app's outbound address is a shared one that changes, and new virtual networks get no default outbound access; attach a NAT gateway with a static public IP (properties.natGateway.id)", name)
+				}
 				if l, ok := prefixLength(t, prop(sn, "properties", "addressPrefix")); ok && l > 27 {
 					report(sn.Line, "subnet %s is a /%d: Flex Consumption needs a /27 or larger (its outbound gateways take up to 27 addresses)", name, l)
 				}

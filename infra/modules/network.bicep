@@ -14,6 +14,16 @@
 // Key Vault reference then resolves through the network too ("Use Key Vault
 // references", same page). Application Insights ingestion stays on its
 // public endpoint (no private link scope here).
+//
+// Outbound traffic to the internet (B2C's endpoints among it) leaves through
+// a NAT gateway with one static public IP: the address B2C, an API's
+// firewall and its rate limits see stays the same across scale-outs and
+// redeployments, and nothing depends on default outbound access, which new
+// virtual networks no longer get ("Default outbound access in Azure";
+// "Azure Functions networking options": without a NAT gateway the source
+// address is one of the app's shared outbound addresses). A /27 is the size
+// the Flex Consumption guidance gives for one app up to 1,000 instances:
+// its outbound gateways take at most 27 addresses, not one per instance.
 
 @description('Name of the virtual network.')
 param name string
@@ -36,6 +46,36 @@ param keyVaultName string
 var appSubnetName = 'app'
 var endpointSubnetName = 'private-endpoints'
 
+resource egressIp 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
+  name: 'pip-egress-${name}'
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+  }
+  properties: {
+    publicIPAllocationMethod: 'Static'
+    publicIPAddressVersion: 'IPv4'
+  }
+}
+
+resource nat 'Microsoft.Network/natGateways@2024-05-01' = {
+  name: 'ng-${name}'
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+  }
+  properties: {
+    idleTimeoutInMinutes: 4
+    publicIpAddresses: [
+      {
+        id: egressIp.id
+      }
+    ]
+  }
+}
+
 resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
   name: name
   location: location
@@ -51,6 +91,9 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
         name: appSubnetName
         properties: {
           addressPrefix: cidrSubnet(addressPrefix, 27, 0)
+          natGateway: {
+            id: nat.id
+          }
           delegations: [
             {
               name: 'flex-consumption'
@@ -180,3 +223,6 @@ resource endpointDns 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@20
 
 @description('Resource ID of the subnet the app integrates with. Read after every endpoint and DNS record exists: the app waits for them.')
 output appSubnetId string = vnet.properties.subnets[0].id
+
+@description('The static public IP the app\'s outbound traffic leaves from: the address to allow in a downstream firewall.')
+output egressIpAddress string = egressIp.properties.ipAddress
