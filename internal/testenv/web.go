@@ -5,11 +5,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -56,6 +59,27 @@ func trustingTransport(t testing.TB, caPEM []byte) *http.Transport {
 	return &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
 }
 
+// ParseURL parses raw, which the test expects to be a URL.
+func ParseURL(t testing.TB, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// CAFile writes caPEM, the emulator's CA certificate, to a file of the
+// test's own and returns its path, for B2C_CA_FILE.
+func CAFile(t testing.TB, caPEM []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // A Response is what a test reads of one HTTP response.
 type Response struct {
 	Status int
@@ -81,40 +105,55 @@ func (r Response) Cookie(name string) *http.Cookie {
 // Send sends req with c and reads the whole response.
 func Send(t testing.TB, c *http.Client, req *http.Request) Response {
 	t.Helper()
-	resp, err := c.Do(req)
+	r, err := TrySend(c, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc := resp.Header.Get("Location")
-	if loc != "" {
-		if l, err := resp.Request.URL.Parse(loc); err == nil {
-			loc = l.String()
-		}
-	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Location: loc, Body: string(b), Cookies: resp.Cookies()}
+	return r
 }
 
 // Do sends a request with method to u, with form as its urlencoded body
 // when form is not nil.
 func Do(t testing.TB, c *http.Client, method, u string, form url.Values) Response {
 	t.Helper()
+	r, err := TryDo(c, method, u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TrySend is Send for goroutines other than the test's: it returns the
+// error instead of failing the test.
+func TrySend(c *http.Client, req *http.Request) (Response, error) {
+	resp, err := c.Do(req)
+	if err != nil {
+		return Response{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	loc := resp.Header.Get("Location")
+	if l, lerr := resp.Request.URL.Parse(loc); loc != "" && lerr == nil {
+		loc = l.String()
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Location: loc, Body: string(b), Cookies: resp.Cookies()}, err
+}
+
+// TryDo is Do for goroutines other than the test's: it returns the error
+// instead of failing the test.
+func TryDo(c *http.Client, method, u string, form url.Values) (Response, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
 	req, err := http.NewRequest(method, u, body)
 	if err != nil {
-		t.Fatal(err)
+		return Response{}, err
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	return Send(t, c, req)
+	return TrySend(c, req)
 }
 
 // Get is Do for a GET.
@@ -133,39 +172,54 @@ var (
 // transaction ID.
 func StartSignIn(t testing.TB, c *http.Client, start string) (action, tx string) {
 	t.Helper()
-	r := Get(t, c, start)
-	if r.Status != http.StatusFound {
-		t.Fatalf("GET %s: status %d, want 302\n%s", start, r.Status, r.Body)
-	}
-	page := Get(t, c, r.Location)
-	if page.Status != http.StatusOK {
-		t.Fatalf("emulator page: status %d\n%s", page.Status, page.Body)
-	}
-	a, x := formAction.FindStringSubmatch(page.Body), txField.FindStringSubmatch(page.Body)
-	if a == nil || x == nil {
-		t.Fatalf("no form on the emulator page:\n%s", page.Body)
-	}
-	authorize, err := url.Parse(r.Location)
+	action, tx, err := TryStartSignIn(c, start)
 	if err != nil {
 		t.Fatal(err)
 	}
-	act, err := authorize.Parse(html.UnescapeString(a[1]))
+	return action, tx
+}
+
+// EmulatorForm reads the form of the emulator's page at page: its action
+// and transaction ID.
+func EmulatorForm(t testing.TB, c *http.Client, page string) (action, tx string) {
+	t.Helper()
+	action, tx, err := TryEmulatorForm(c, page)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return act.String(), x[1]
+	return action, tx
 }
 
 // EmulatorAnswer posts a choice on the emulator's page and returns its
 // redirect to the app's callback.
 func EmulatorAnswer(t testing.TB, c *http.Client, action, tx string, form url.Values) string {
 	t.Helper()
-	form.Set("tx", tx)
-	r := Do(t, c, "POST", action, form)
-	if r.Status != http.StatusFound && r.Status != http.StatusSeeOther {
-		t.Fatalf("emulator answer: status %d, want a redirect\n%s", r.Status, r.Body)
+	callback, err := TryEmulatorAnswer(c, action, tx, form)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return r.Location
+	return callback
+}
+
+// SignIn runs the whole sign-in from start as the user with objectID and
+// returns the app's callback response, which must be a 303.
+func SignIn(t testing.TB, c *http.Client, start, objectID string) Response {
+	t.Helper()
+	r, err := TrySignIn(c, start, objectID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// EmulatorProfileEdit starts the profile-editing flow at start, picks the
+// account of the user with objectID on the emulator's page, posts profile
+// there and returns the emulator's redirect to the app's callback.
+func EmulatorProfileEdit(t testing.TB, c *http.Client, start, objectID string, profile url.Values) (callback string) {
+	t.Helper()
+	action, tx := StartSignIn(t, c, start)
+	Do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {objectID}})
+	return EmulatorAnswer(t, c, action, tx, profile)
 }
 
 // ChooseUser is the emulator's one-click sign-in as the user with objectID.
@@ -173,16 +227,61 @@ func ChooseUser(objectID string) url.Values {
 	return url.Values{"action": {"user"}, "user": {objectID}}
 }
 
-// SignIn runs the whole sign-in from start as the user with objectID and
-// returns the app's callback response, which must be a 303.
-func SignIn(t testing.TB, c *http.Client, start, objectID string) Response {
-	t.Helper()
-	action, tx := StartSignIn(t, c, start)
-	r := Get(t, c, EmulatorAnswer(t, c, action, tx, ChooseUser(objectID)))
-	if r.Status != http.StatusSeeOther {
-		t.Fatalf("callback: status %d, want 303\n%s", r.Status, r.Body)
+// TryStartSignIn is StartSignIn for goroutines other than the test's.
+func TryStartSignIn(c *http.Client, start string) (action, tx string, err error) {
+	r, err := TryDo(c, "GET", start, nil)
+	if err != nil || r.Status != http.StatusFound {
+		return "", "", fmt.Errorf("GET %s: status %d, want 302: %v\n%s", start, r.Status, err, r.Body)
 	}
-	return r
+	return TryEmulatorForm(c, r.Location)
+}
+
+// TryEmulatorForm is EmulatorForm for goroutines other than the test's.
+func TryEmulatorForm(c *http.Client, page string) (action, tx string, err error) {
+	r, err := TryDo(c, "GET", page, nil)
+	if err != nil || r.Status != http.StatusOK {
+		return "", "", fmt.Errorf("emulator page: status %d: %v\n%s", r.Status, err, r.Body)
+	}
+	a, x := formAction.FindStringSubmatch(r.Body), txField.FindStringSubmatch(r.Body)
+	if a == nil || x == nil {
+		return "", "", fmt.Errorf("no form on the emulator page:\n%s", r.Body)
+	}
+	pageURL, err := url.Parse(page)
+	if err != nil {
+		return "", "", err
+	}
+	act, err := pageURL.Parse(html.UnescapeString(a[1]))
+	if err != nil {
+		return "", "", err
+	}
+	return act.String(), x[1], nil
+}
+
+// TryEmulatorAnswer is EmulatorAnswer for goroutines other than the test's.
+func TryEmulatorAnswer(c *http.Client, action, tx string, form url.Values) (callback string, err error) {
+	form.Set("tx", tx)
+	r, err := TryDo(c, "POST", action, form)
+	if err != nil || r.Status != http.StatusFound && r.Status != http.StatusSeeOther {
+		return "", fmt.Errorf("emulator answer: status %d, want a redirect: %v\n%s", r.Status, err, r.Body)
+	}
+	return r.Location, nil
+}
+
+// TrySignIn is SignIn for goroutines other than the test's.
+func TrySignIn(c *http.Client, start, objectID string) (Response, error) {
+	action, tx, err := TryStartSignIn(c, start)
+	if err != nil {
+		return Response{}, err
+	}
+	callback, err := TryEmulatorAnswer(c, action, tx, ChooseUser(objectID))
+	if err != nil {
+		return Response{}, err
+	}
+	r, err := TryDo(c, "GET", callback, nil)
+	if err != nil || r.Status != http.StatusSeeOther {
+		return Response{}, fmt.Errorf("callback: status %d, want 303: %v\n%s", r.Status, err, r.Body)
+	}
+	return r, nil
 }
 
 // Rows counts the table's rows by row key: session, tokencache, pending.
