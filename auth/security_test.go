@@ -95,7 +95,7 @@ var attacker = session.NewStore(nil, session.Options{PendingKey: []byte("not the
 func callbackOf(t *testing.T, s *site, c *http.Client, start string) (*url.URL, string) {
 	t.Helper()
 	action, tx := testenv.StartSignIn(t, c, s.URL+start)
-	cb := mustParse(t, testenv.EmulatorAnswer(t, c, action, tx, testenv.ChooseUser(alice.ObjectID)))
+	cb := testenv.ParseURL(t, testenv.EmulatorAnswer(t, c, action, tx, testenv.ChooseUser(alice.ObjectID)))
 	return cb, cb.Query().Get("state")
 }
 
@@ -116,7 +116,7 @@ func TestSignInCookieWithoutServerKeyRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Jar.SetCookies(mustParse(t, s.URL), []*http.Cookie{{Name: pendingCookieName(state), Value: forged, Path: "/"}})
+	c.Jar.SetCookies(testenv.ParseURL(t, s.URL), []*http.Cookie{{Name: pendingCookieName(state), Value: forged, Path: "/"}})
 	r := testenv.Get(t, c, cb.String())
 	if f := s.takeFailure(t); f.Kind != auth.SignInExpired || r.Status != http.StatusBadRequest {
 		t.Fatalf("callback with a forged cookie: %d, Kind %v, want 400 %v", r.Status, f.Kind, auth.SignInExpired)
@@ -135,7 +135,7 @@ func TestReturnToCheckedAtCallback(t *testing.T) {
 	cb, state := callbackOf(t, s, c, "/login?next=/private")
 	name := pendingCookieName(state)
 	var value string
-	for _, ck := range c.Jar.Cookies(mustParse(t, s.URL)) {
+	for _, ck := range c.Jar.Cookies(testenv.ParseURL(t, s.URL)) {
 		if ck.Name == name {
 			value = ck.Value
 		}
@@ -154,7 +154,7 @@ func TestReturnToCheckedAtCallback(t *testing.T) {
 	if value, err = insider.SealPending(state, data); err != nil {
 		t.Fatal(err)
 	}
-	c.Jar.SetCookies(mustParse(t, s.URL), []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+	c.Jar.SetCookies(testenv.ParseURL(t, s.URL), []*http.Cookie{{Name: name, Value: value, Path: "/"}})
 	r := testenv.Get(t, c, cb.String())
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/" {
 		t.Fatalf("callback with returnTo //evil.example: %d %q, want 303 to /", r.Status, r.Header.Get("Location"))

@@ -90,7 +90,7 @@ func TestSignInAgainReplacesSession(t *testing.T) {
 		t.Fatalf("rows: %v, want one session", n)
 	}
 	old := testenv.NewBrowser(t)
-	old.Jar.SetCookies(mustParse(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: first.Value}})
+	old.Jar.SetCookies(testenv.ParseURL(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: first.Value}})
 	if r := testenv.Get(t, old, s.URL+"/private"); r.Status != http.StatusFound {
 		t.Fatalf("the replaced session still serves /private: %d", r.Status)
 	}
@@ -117,7 +117,7 @@ func TestCallbackFailures(t *testing.T) {
 	stateOf := func(t *testing.T, c *http.Client) string {
 		t.Helper()
 		r := testenv.Get(t, c, s.URL+"/login")
-		return mustParse(t, r.Location).Query().Get("state")
+		return testenv.ParseURL(t, r.Location).Query().Get("state")
 	}
 	tests := []struct {
 		name     string
@@ -154,7 +154,7 @@ func TestCallbackFailures(t *testing.T) {
 		}},
 		{name: "forged code", kind: auth.Rejected, callback: func(t *testing.T, c *http.Client) string {
 			action, tx := testenv.StartSignIn(t, c, s.URL+"/login")
-			u := mustParse(t, testenv.EmulatorAnswer(t, c, action, tx, testenv.ChooseUser(alice.ObjectID)))
+			u := testenv.ParseURL(t, testenv.EmulatorAnswer(t, c, action, tx, testenv.ChooseUser(alice.ObjectID)))
 			q := u.Query()
 			q.Set("code", "forged-"+q.Get("code"))
 			u.RawQuery = q.Encode()
@@ -296,7 +296,7 @@ func TestUnknownSessionCookie(t *testing.T) {
 	s := startSite(t, siteOptions{})
 	for _, value := range []string{"garbage", strings.Repeat("A", 43)} {
 		c := testenv.NewBrowser(t)
-		c.Jar.SetCookies(mustParse(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: value}})
+		c.Jar.SetCookies(testenv.ParseURL(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: value}})
 		r := testenv.Get(t, c, s.URL+"/private")
 		if r.Status != http.StatusFound {
 			t.Errorf("cookie %q: /private %d, want 302 signed out", value, r.Status)
@@ -328,7 +328,7 @@ func TestSignOut(t *testing.T) {
 	if n := testenv.Rows(t, s.Table); len(n) != 1 || n["used"] != 1 {
 		t.Errorf("rows after sign-out: %v, want only the used state's mark", n)
 	}
-	end := mustParse(t, r.Location)
+	end := testenv.ParseURL(t, r.Location)
 	if origin := end.Scheme + "://" + end.Host; origin != s.Emu.BrowserURL() || !strings.HasSuffix(strings.ToLower(end.Path), "/oauth2/v2.0/logout") {
 		t.Fatalf("sign-out sent the browser to %q, want the emulator's end-session endpoint", r.Location)
 	}
@@ -344,7 +344,7 @@ func TestSignOut(t *testing.T) {
 	}
 	// The session ended on the server, not only in this browser's jar.
 	other := testenv.NewBrowser(t)
-	other.Jar.SetCookies(mustParse(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: sessionID}})
+	other.Jar.SetCookies(testenv.ParseURL(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: sessionID}})
 	if r := testenv.Get(t, other, s.URL+"/private"); r.Status != http.StatusFound {
 		t.Fatalf("/private with the signed-out session's cookie: %d, want 302", r.Status)
 	}
@@ -467,9 +467,7 @@ func TestEditProfileAsAnotherUser(t *testing.T) {
 	s := startSite(t, siteOptions{})
 	c := testenv.NewBrowser(t)
 	testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID)
-	action, tx := testenv.StartSignIn(t, c, s.URL+"/editProfile")
-	testenv.Do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {bob.ObjectID}})
-	cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Bob Renamed"}})
+	cb := testenv.EmulatorProfileEdit(t, c, s.URL+"/editProfile", bob.ObjectID, url.Values{"action": {"profile"}, "name": {"Bob Renamed"}})
 	r := testenv.Get(t, c, cb)
 	if f := s.takeFailure(t); f.Kind != auth.ProfileEditOtherUser || r.Status != http.StatusBadRequest {
 		t.Fatalf("profile edit as Bob in Alice's session: %d, Kind %v", r.Status, f.Kind)
@@ -484,9 +482,7 @@ func TestEditProfileAfterSignOut(t *testing.T) {
 	s := startSite(t, siteOptions{})
 	c := testenv.NewBrowser(t)
 	testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID)
-	action, tx := testenv.StartSignIn(t, c, s.URL+"/editProfile")
-	testenv.Do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {alice.ObjectID}})
-	cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Alice Renamed"}})
+	cb := testenv.EmulatorProfileEdit(t, c, s.URL+"/editProfile", alice.ObjectID, url.Values{"action": {"profile"}, "name": {"Alice Renamed"}})
 	if r := testenv.Do(t, c, "POST", s.URL+"/logout", url.Values{}); r.Status != http.StatusSeeOther {
 		t.Fatalf("POST /logout: %d", r.Status)
 	}
@@ -571,15 +567,6 @@ func TestReadyTableMissing(t *testing.T) {
 	}
 }
 
-func mustParse(t *testing.T, raw string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
 // Every sign-in under way has a cookie of its own, so tabs can sign in at
 // once; past four, the older ones are dropped, so unfinished sign-ins
 // cannot grow every request's headers without bound.
@@ -590,7 +577,7 @@ func TestPendingCookiesBounded(t *testing.T) {
 		testenv.Get(t, c, s.URL+"/login")
 	}
 	n := 0
-	for _, ck := range c.Jar.Cookies(mustParse(t, s.URL)) {
+	for _, ck := range c.Jar.Cookies(testenv.ParseURL(t, s.URL)) {
 		if strings.HasPrefix(ck.Name, auth.PendingCookiePrefix) {
 			n++
 		}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -96,7 +95,7 @@ func TestPagesSignedOut(t *testing.T) {
 		})
 	}
 	// None of it stored anything: no cookie, no row.
-	if cs := c.Jar.Cookies(mustURL(t, app.URL)); len(cs) != 0 {
+	if cs := c.Jar.Cookies(testenv.ParseURL(t, app.URL)); len(cs) != 0 {
 		t.Errorf("signed-out pages set cookies %v", cs)
 	}
 	if n := countRows(t, app.table); n != 0 {
@@ -245,15 +244,6 @@ func countRows(t *testing.T, table *aztables.Client) int {
 		n += c
 	}
 	return n
-}
-
-func mustURL(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 // The sessionless routes answer a request that carries a session cookie
