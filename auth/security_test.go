@@ -94,8 +94,8 @@ var attacker = session.NewStore(nil, session.Options{PendingKey: []byte("not the
 // callback URL, not yet followed, and its state.
 func callbackOf(t *testing.T, s *site, c *http.Client, start string) (*url.URL, string) {
 	t.Helper()
-	action, tx := startSignIn(t, c, s.URL+start)
-	cb := mustParse(t, answer(t, c, action, tx, chooseUser(alice)))
+	action, tx := testenv.StartSignIn(t, c, s.URL+start)
+	cb := testenv.ParseURL(t, testenv.EmulatorAnswer(t, c, action, tx, testenv.ChooseUser(alice.ObjectID)))
 	return cb, cb.Query().Get("state")
 }
 
@@ -110,14 +110,14 @@ func pendingCookieName(state string) string {
 // an expired sign-in, before the code is redeemed.
 func TestSignInCookieWithoutServerKeyRefused(t *testing.T) {
 	s := startSite(t, siteOptions{})
-	c := newBrowser(t)
+	c := testenv.NewBrowser(t)
 	cb, state := callbackOf(t, s, c, "/login")
 	forged, err := attacker.SealPending(state, []byte(`{"policy":"`+susi+`","returnTo":"//evil.example"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Jar.SetCookies(mustParse(t, s.URL), []*http.Cookie{{Name: pendingCookieName(state), Value: forged, Path: "/"}})
-	r := get(t, c, cb.String())
+	c.Jar.SetCookies(testenv.ParseURL(t, s.URL), []*http.Cookie{{Name: pendingCookieName(state), Value: forged, Path: "/"}})
+	r := testenv.Get(t, c, cb.String())
 	if f := s.takeFailure(t); f.Kind != auth.SignInExpired || r.Status != http.StatusBadRequest {
 		t.Fatalf("callback with a forged cookie: %d, Kind %v, want 400 %v", r.Status, f.Kind, auth.SignInExpired)
 	}
@@ -131,11 +131,11 @@ func TestSignInCookieWithoutServerKeyRefused(t *testing.T) {
 // on /.
 func TestReturnToCheckedAtCallback(t *testing.T) {
 	s := startSite(t, siteOptions{})
-	c := newBrowser(t)
+	c := testenv.NewBrowser(t)
 	cb, state := callbackOf(t, s, c, "/login?next=/private")
 	name := pendingCookieName(state)
 	var value string
-	for _, ck := range c.Jar.Cookies(mustParse(t, s.URL)) {
+	for _, ck := range c.Jar.Cookies(testenv.ParseURL(t, s.URL)) {
 		if ck.Name == name {
 			value = ck.Value
 		}
@@ -154,10 +154,10 @@ func TestReturnToCheckedAtCallback(t *testing.T) {
 	if value, err = insider.SealPending(state, data); err != nil {
 		t.Fatal(err)
 	}
-	c.Jar.SetCookies(mustParse(t, s.URL), []*http.Cookie{{Name: name, Value: value, Path: "/"}})
-	r := get(t, c, cb.String())
-	if r.Status != http.StatusSeeOther || r.Location != "/" {
-		t.Fatalf("callback with returnTo //evil.example: %d %q, want 303 to /", r.Status, r.Location)
+	c.Jar.SetCookies(testenv.ParseURL(t, s.URL), []*http.Cookie{{Name: name, Value: value, Path: "/"}})
+	r := testenv.Get(t, c, cb.String())
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/" {
+		t.Fatalf("callback with returnTo //evil.example: %d %q, want 303 to /", r.Status, r.Header.Get("Location"))
 	}
 	s.noFailure(t)
 }
@@ -177,8 +177,8 @@ func TestSignInCookieAlwaysFits(t *testing.T) {
 	}
 	for name, next := range worst {
 		t.Run(name, func(t *testing.T) {
-			r := get(t, newBrowser(t), s.URL+"/login?next="+url.QueryEscape(next))
-			ck := r.pendingCookie()
+			r := testenv.Get(t, testenv.NewBrowser(t), s.URL+"/login?next="+url.QueryEscape(next))
+			ck := pendingCookie(r)
 			if r.Status != http.StatusFound || ck == nil {
 				t.Fatalf("GET /login: %d, no sign-in cookie", r.Status)
 			}
@@ -187,10 +187,10 @@ func TestSignInCookieAlwaysFits(t *testing.T) {
 			}
 		})
 	}
-	c := newBrowser(t)
+	c := testenv.NewBrowser(t)
 	kept := "/private?q=" + strings.Repeat("a&b", 200)
-	if r := signIn(t, c, s.URL+"/login?next="+url.QueryEscape(kept), alice); r.Location != kept {
-		t.Fatalf("back to %q, want %q", r.Location, kept)
+	if r := testenv.SignIn(t, c, s.URL+"/login?next="+url.QueryEscape(kept), alice.ObjectID); r.Header.Get("Location") != kept {
+		t.Fatalf("back to %q, want %q", r.Header.Get("Location"), kept)
 	}
 }
 
@@ -204,8 +204,8 @@ func TestBadDiscoveryDocumentDoesNotStick(t *testing.T) {
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(offset) }
 	s := startSite(t, siteOptions{config: func(c *auth.Config) { c.Now = now }})
 	s.Emu.ServeNextDiscovery([]byte(`{}`))
-	c := newBrowser(t)
-	if r := get(t, c, s.URL+"/login"); r.Status != http.StatusInternalServerError {
+	c := testenv.NewBrowser(t)
+	if r := testenv.Get(t, c, s.URL+"/login"); r.Status != http.StatusInternalServerError {
 		t.Fatalf("GET /login with {} for a discovery document: %d, want 500", r.Status)
 	}
 	if f := s.takeFailure(t); f.Kind != auth.Misconfigured {
@@ -214,7 +214,7 @@ func TestBadDiscoveryDocumentDoesNotStick(t *testing.T) {
 	mu.Lock()
 	offset = 2 * time.Second
 	mu.Unlock()
-	signIn(t, c, s.URL+"/login?next=/private", alice)
+	testenv.SignIn(t, c, s.URL+"/login?next=/private", alice.ObjectID)
 	if got := s.shown(t, c); got.ObjectID != alice.ObjectID {
 		t.Fatalf("signed in as %+v, want Alice", got)
 	}

@@ -19,32 +19,32 @@ import (
 
 func TestSignIn(t *testing.T) {
 	s := startSite(t, siteOptions{})
-	c := newBrowser(t)
+	c := testenv.NewBrowser(t)
 
-	login := get(t, c, s.URL+"/login?next="+url.QueryEscape("/private?tab=2"))
+	login := testenv.Get(t, c, s.URL+"/login?next="+url.QueryEscape("/private?tab=2"))
 	if login.Status != http.StatusFound || !strings.HasPrefix(login.Location, s.Emu.BrowserURL()+"/") {
 		t.Fatalf("GET /login: %d %q, want 302 to the emulator", login.Status, login.Location)
 	}
-	pending := login.pendingCookie()
+	pending := pendingCookie(login)
 	if pending == nil {
 		t.Fatalf("GET /login set no %s cookie: %v", auth.PendingCookiePrefix, login.Cookies)
 	}
 	checkCookie(t, pending, pending.Name)
-	if n := rows(t, s.Table); len(n) != 0 {
+	if n := testenv.Rows(t, s.Table); len(n) != 0 {
 		t.Fatalf("rows after /login: %v, want none (the sign-in's state is in its cookie)", n)
 	}
 
-	action, tx := startSignIn(t, c, s.URL+"/login?next="+url.QueryEscape("/private?tab=2"))
-	cb := answer(t, c, action, tx, chooseUser(alice))
+	action, tx := testenv.StartSignIn(t, c, s.URL+"/login?next="+url.QueryEscape("/private?tab=2"))
+	cb := testenv.EmulatorAnswer(t, c, action, tx, testenv.ChooseUser(alice.ObjectID))
 	if !strings.HasPrefix(cb, s.URL+"/getAToken?") {
 		t.Fatalf("the emulator sent the browser to %q, want the redirect URL", cb)
 	}
-	r := get(t, c, cb)
-	if r.Status != http.StatusSeeOther || r.Location != "/private?tab=2" {
-		t.Fatalf("callback: %d %q, want 303 to /private?tab=2\n%s", r.Status, r.Location, r.Body)
+	r := testenv.Get(t, c, cb)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/private?tab=2" {
+		t.Fatalf("callback: %d %q, want 303 to /private?tab=2\n%s", r.Status, r.Header.Get("Location"), r.Body)
 	}
 	s.noFailure(t)
-	sc := r.cookie(auth.SessionCookie)
+	sc := r.Cookie(auth.SessionCookie)
 	checkCookie(t, sc, auth.SessionCookie)
 	if sc.Value == "" || sc.MaxAge <= 0 {
 		t.Errorf("session cookie value %q, Max-Age %d", sc.Value, sc.MaxAge)
@@ -56,7 +56,7 @@ func TestSignIn(t *testing.T) {
 	}
 	// The finished sign-in left the mark of its used state; the abandoned
 	// one left nothing but its cookie, which expires.
-	if n := rows(t, s.Table); n["session"] != 1 || n["tokencache"] != 1 || n["used"] != 1 || len(n) != 3 {
+	if n := testenv.Rows(t, s.Table); n["session"] != 1 || n["tokencache"] != 1 || n["used"] != 1 || len(n) != 3 {
 		t.Fatalf("rows after sign-in: %v", n)
 	}
 }
@@ -77,21 +77,21 @@ func checkCookie(t *testing.T, c *http.Cookie, name string) {
 // the old session's rows are gone.
 func TestSignInAgainReplacesSession(t *testing.T) {
 	s := startSite(t, siteOptions{})
-	c := newBrowser(t)
-	first := signIn(t, c, s.URL+"/login", alice).cookie(auth.SessionCookie)
-	second := signIn(t, c, s.URL+"/login", bob).cookie(auth.SessionCookie)
+	c := testenv.NewBrowser(t)
+	first := testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID).Cookie(auth.SessionCookie)
+	second := testenv.SignIn(t, c, s.URL+"/login", bob.ObjectID).Cookie(auth.SessionCookie)
 	if first == nil || second == nil || first.Value == second.Value {
 		t.Fatalf("session cookies %v then %v, want two different IDs", first, second)
 	}
 	if got := s.shown(t, c); got.ObjectID != bob.ObjectID {
 		t.Fatalf("signed in as %+v, want Bob", got)
 	}
-	if n := rows(t, s.Table); n["session"] != 1 || n["tokencache"] != 1 {
+	if n := testenv.Rows(t, s.Table); n["session"] != 1 || n["tokencache"] != 1 {
 		t.Fatalf("rows: %v, want one session", n)
 	}
-	old := newBrowser(t)
-	old.Jar.SetCookies(mustParse(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: first.Value}})
-	if r := get(t, old, s.URL+"/private"); r.Status != http.StatusFound {
+	old := testenv.NewBrowser(t)
+	old.Jar.SetCookies(testenv.ParseURL(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: first.Value}})
+	if r := testenv.Get(t, old, s.URL+"/private"); r.Status != http.StatusFound {
 		t.Fatalf("the replaced session still serves /private: %d", r.Status)
 	}
 }
@@ -100,9 +100,9 @@ func TestNoOpenRedirect(t *testing.T) {
 	s := startSite(t, siteOptions{})
 	for _, next := range []string{"//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)"} {
 		t.Run(next, func(t *testing.T) {
-			r := signIn(t, newBrowser(t), s.URL+"/login?next="+url.QueryEscape(next), alice)
-			if r.Location != "/" {
-				t.Fatalf("next=%q: after sign-in, Location %q, want /", next, r.Location)
+			r := testenv.SignIn(t, testenv.NewBrowser(t), s.URL+"/login?next="+url.QueryEscape(next), alice.ObjectID)
+			if r.Header.Get("Location") != "/" {
+				t.Fatalf("next=%q: after sign-in, Location %q, want /", next, r.Header.Get("Location"))
 			}
 		})
 	}
@@ -116,8 +116,8 @@ func TestCallbackFailures(t *testing.T) {
 	// it back.
 	stateOf := func(t *testing.T, c *http.Client) string {
 		t.Helper()
-		r := get(t, c, s.URL+"/login")
-		return mustParse(t, r.Location).Query().Get("state")
+		r := testenv.Get(t, c, s.URL+"/login")
+		return testenv.ParseURL(t, r.Location).Query().Get("state")
 	}
 	tests := []struct {
 		name     string
@@ -138,23 +138,23 @@ func TestCallbackFailures(t *testing.T) {
 			return s.URL + "/getAToken?code=abc&state=%00%FF"
 		}},
 		{name: "replayed", kind: auth.SignInExpired, callback: func(t *testing.T, c *http.Client) string {
-			action, tx := startSignIn(t, c, s.URL+"/login")
-			cb := answer(t, c, action, tx, chooseUser(alice))
-			if r := get(t, c, cb); r.Status != http.StatusSeeOther {
+			action, tx := testenv.StartSignIn(t, c, s.URL+"/login")
+			cb := testenv.EmulatorAnswer(t, c, action, tx, testenv.ChooseUser(alice.ObjectID))
+			if r := testenv.Get(t, c, cb); r.Status != http.StatusSeeOther {
 				t.Fatalf("first callback: %d", r.Status)
 			}
 			return cb
 		}},
 		// A state this browser never started: it keeps no cookie of it.
 		{name: "sign-in cookie missing", kind: auth.BindingMissing, callback: func(t *testing.T, c *http.Client) string {
-			action, tx := startSignIn(t, c, s.URL+"/login")
-			cb := answer(t, c, action, tx, chooseUser(alice))
+			action, tx := testenv.StartSignIn(t, c, s.URL+"/login")
+			cb := testenv.EmulatorAnswer(t, c, action, tx, testenv.ChooseUser(alice.ObjectID))
 			c.Jar, _ = cookiejar.New(nil) // a browser that dropped the cookie
 			return cb
 		}},
 		{name: "forged code", kind: auth.Rejected, callback: func(t *testing.T, c *http.Client) string {
-			action, tx := startSignIn(t, c, s.URL+"/login")
-			u := mustParse(t, answer(t, c, action, tx, chooseUser(alice)))
+			action, tx := testenv.StartSignIn(t, c, s.URL+"/login")
+			u := testenv.ParseURL(t, testenv.EmulatorAnswer(t, c, action, tx, testenv.ChooseUser(alice.ObjectID)))
 			q := u.Query()
 			q.Set("code", "forged-"+q.Get("code"))
 			u.RawQuery = q.Encode()
@@ -184,8 +184,8 @@ func TestCallbackFailures(t *testing.T) {
 			}
 		}},
 		{name: "forgot password without a reset flow", kind: auth.ProviderError, callback: func(t *testing.T, c *http.Client) string {
-			action, tx := startSignIn(t, c, s.URL+"/login")
-			return answer(t, c, action, tx, url.Values{"action": {"forgot"}})
+			action, tx := testenv.StartSignIn(t, c, s.URL+"/login")
+			return testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"forgot"}})
 		}, check: func(t *testing.T, f *auth.Failure) {
 			if f.Code != "AADB2C90118" {
 				t.Errorf("Code %q, want AADB2C90118", f.Code)
@@ -194,11 +194,11 @@ func TestCallbackFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newBrowser(t)
+			c := testenv.NewBrowser(t)
 			cb := tt.callback(t, c)
 			s.noFailure(t)
-			before := rows(t, s.Table)["session"]
-			r := get(t, c, cb)
+			before := testenv.Rows(t, s.Table)["session"]
+			r := testenv.Get(t, c, cb)
 			if r.Status != tt.kind.Status() {
 				t.Errorf("status %d, want %d", r.Status, tt.kind.Status())
 			}
@@ -209,10 +209,10 @@ func TestCallbackFailures(t *testing.T) {
 			if tt.check != nil {
 				tt.check(t, f)
 			}
-			if r.cookie(auth.SessionCookie) != nil {
+			if r.Cookie(auth.SessionCookie) != nil {
 				t.Error("a refused callback set a session cookie")
 			}
-			if after := rows(t, s.Table)["session"]; after != before {
+			if after := testenv.Rows(t, s.Table)["session"]; after != before {
 				t.Errorf("sessions: %d before the refused callback, %d after", before, after)
 			}
 		})
@@ -223,29 +223,29 @@ func TestCallbackFailures(t *testing.T) {
 // leaves the sign-in for the browser that started it to finish.
 func TestCallbackInAnotherBrowser(t *testing.T) {
 	s := startSite(t, siteOptions{})
-	victim, attacker := newBrowser(t), newBrowser(t)
-	action, tx := startSignIn(t, victim, s.URL+"/login?next=/private")
-	cb := answer(t, victim, action, tx, chooseUser(alice))
+	victim, attacker := testenv.NewBrowser(t), testenv.NewBrowser(t)
+	action, tx := testenv.StartSignIn(t, victim, s.URL+"/login?next=/private")
+	cb := testenv.EmulatorAnswer(t, victim, action, tx, testenv.ChooseUser(alice.ObjectID))
 	// The other browser has a sign-in of its own under way.
-	startSignIn(t, attacker, s.URL+"/login")
+	testenv.StartSignIn(t, attacker, s.URL+"/login")
 
-	r := get(t, attacker, cb)
+	r := testenv.Get(t, attacker, cb)
 	if f := s.takeFailure(t); f.Kind != auth.BindingMismatch || r.Status != http.StatusBadRequest {
 		t.Fatalf("callback in another browser: %d, Kind %v, want 400 %v", r.Status, f.Kind, auth.BindingMismatch)
 	}
-	if r.cookie(auth.SessionCookie) != nil || rows(t, s.Table)["session"] != 0 {
+	if r.Cookie(auth.SessionCookie) != nil || testenv.Rows(t, s.Table)["session"] != 0 {
 		t.Fatal("the other browser got a session")
 	}
 
-	r = get(t, victim, cb)
-	if r.Status != http.StatusSeeOther || r.Location != "/private" {
-		t.Fatalf("the rightful callback after the refused one: %d %q\n%s", r.Status, r.Location, r.Body)
+	r = testenv.Get(t, victim, cb)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/private" {
+		t.Fatalf("the rightful callback after the refused one: %d %q\n%s", r.Status, r.Header.Get("Location"), r.Body)
 	}
 	s.noFailure(t)
 	if got := s.shown(t, victim); got.ObjectID != alice.ObjectID {
 		t.Fatalf("victim signed in as %+v, want Alice", got)
 	}
-	if r := get(t, attacker, s.URL+"/private"); r.Status != http.StatusFound {
+	if r := testenv.Get(t, attacker, s.URL+"/private"); r.Status != http.StatusFound {
 		t.Fatalf("the other browser reaches /private: %d", r.Status)
 	}
 }
@@ -253,39 +253,39 @@ func TestCallbackInAnotherBrowser(t *testing.T) {
 // Cancel at B2C (AADB2C90091) goes home quietly, without an error page.
 func TestCancelGoesHome(t *testing.T) {
 	s := startSite(t, siteOptions{config: func(c *auth.Config) { c.HomePath = "/welcome" }})
-	c := newBrowser(t)
-	action, tx := startSignIn(t, c, s.URL+"/login?next=/private")
-	r := get(t, c, answer(t, c, action, tx, url.Values{"action": {"cancel"}}))
-	if r.Status != http.StatusSeeOther || r.Location != "/welcome" {
-		t.Fatalf("cancel: %d %q, want 303 to /welcome", r.Status, r.Location)
+	c := testenv.NewBrowser(t)
+	action, tx := testenv.StartSignIn(t, c, s.URL+"/login?next=/private")
+	r := testenv.Get(t, c, testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"cancel"}}))
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/welcome" {
+		t.Fatalf("cancel: %d %q, want 303 to /welcome", r.Status, r.Header.Get("Location"))
 	}
 	s.noFailure(t)
-	if r.cookie(auth.SessionCookie) != nil || rows(t, s.Table)["session"] != 0 {
+	if r.Cookie(auth.SessionCookie) != nil || testenv.Rows(t, s.Table)["session"] != 0 {
 		t.Fatal("a cancelled sign-in created a session")
 	}
 }
 
 func TestRequireSignIn(t *testing.T) {
 	s := startSite(t, siteOptions{config: func(c *auth.Config) { c.LoginPath = "/auth/sign-in" }})
-	c := newBrowser(t)
+	c := testenv.NewBrowser(t)
 
-	r := get(t, c, s.URL+"/private?tab=2&x=a%20b")
-	if want := "/auth/sign-in?next=" + url.QueryEscape("/private?tab=2&x=a%20b"); r.Status != http.StatusFound || r.Location != want {
-		t.Fatalf("signed-out GET: %d %q, want 302 to %q", r.Status, r.Location, want)
+	r := testenv.Get(t, c, s.URL+"/private?tab=2&x=a%20b")
+	if want := "/auth/sign-in?next=" + url.QueryEscape("/private?tab=2&x=a%20b"); r.Status != http.StatusFound || r.Header.Get("Location") != want {
+		t.Fatalf("signed-out GET: %d %q, want 302 to %q", r.Status, r.Header.Get("Location"), want)
 	}
 	s.noFailure(t)
 
-	r = do(t, c, "POST", s.URL+"/private", url.Values{"x": {"1"}})
+	r = testenv.Do(t, c, "POST", s.URL+"/private", url.Values{"x": {"1"}})
 	if f := s.takeFailure(t); f.Kind != auth.SignInRequired || r.Status != http.StatusUnauthorized {
 		t.Fatalf("signed-out POST: %d, Kind %v, want 401 %v", r.Status, f.Kind, auth.SignInRequired)
 	}
 
 	// The redirect leads through sign-in and back to the page.
-	back := signIn(t, c, s.URL+"/auth/sign-in?next="+url.QueryEscape("/private?tab=2"), alice)
-	if back.Location != "/private?tab=2" {
-		t.Fatalf("after sign-in: Location %q", back.Location)
+	back := testenv.SignIn(t, c, s.URL+"/auth/sign-in?next="+url.QueryEscape("/private?tab=2"), alice.ObjectID)
+	if back.Header.Get("Location") != "/private?tab=2" {
+		t.Fatalf("after sign-in: Location %q", back.Header.Get("Location"))
 	}
-	if r := do(t, c, "POST", s.URL+"/private", url.Values{"x": {"1"}}); r.Status != http.StatusOK {
+	if r := testenv.Do(t, c, "POST", s.URL+"/private", url.Values{"x": {"1"}}); r.Status != http.StatusOK {
 		t.Fatalf("signed-in POST: %d", r.Status)
 	}
 	s.noFailure(t)
@@ -295,13 +295,13 @@ func TestRequireSignIn(t *testing.T) {
 func TestUnknownSessionCookie(t *testing.T) {
 	s := startSite(t, siteOptions{})
 	for _, value := range []string{"garbage", strings.Repeat("A", 43)} {
-		c := newBrowser(t)
-		c.Jar.SetCookies(mustParse(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: value}})
-		r := get(t, c, s.URL+"/private")
+		c := testenv.NewBrowser(t)
+		c.Jar.SetCookies(testenv.ParseURL(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: value}})
+		r := testenv.Get(t, c, s.URL+"/private")
 		if r.Status != http.StatusFound {
 			t.Errorf("cookie %q: /private %d, want 302 signed out", value, r.Status)
 		}
-		if ck := r.cookie(auth.SessionCookie); ck == nil || ck.MaxAge >= 0 {
+		if ck := r.Cookie(auth.SessionCookie); ck == nil || ck.MaxAge >= 0 {
 			t.Errorf("cookie %q not cleared: %v", value, ck)
 		}
 	}
@@ -310,68 +310,68 @@ func TestUnknownSessionCookie(t *testing.T) {
 
 func TestSignOut(t *testing.T) {
 	s := startSite(t, siteOptions{config: func(c *auth.Config) { c.HomePath = "/bye" }})
-	c := newBrowser(t)
-	sessionID := signIn(t, c, s.URL+"/login", alice).cookie(auth.SessionCookie).Value
-	if n := rows(t, s.Table); n["session"] != 1 || n["tokencache"] != 1 {
+	c := testenv.NewBrowser(t)
+	sessionID := testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID).Cookie(auth.SessionCookie).Value
+	if n := testenv.Rows(t, s.Table); n["session"] != 1 || n["tokencache"] != 1 {
 		t.Fatalf("rows after sign-in: %v", n)
 	}
 
-	r := do(t, c, "POST", s.URL+"/logout", url.Values{})
+	r := testenv.Do(t, c, "POST", s.URL+"/logout", url.Values{})
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("POST /logout: %d\n%s", r.Status, r.Body)
 	}
 	s.noFailure(t)
-	if ck := r.cookie(auth.SessionCookie); ck == nil || ck.Value != "" || ck.MaxAge >= 0 {
+	if ck := r.Cookie(auth.SessionCookie); ck == nil || ck.Value != "" || ck.MaxAge >= 0 {
 		t.Errorf("session cookie not cleared: %v", ck)
 	}
 	// Only the mark of the used state stays, until the sweep.
-	if n := rows(t, s.Table); len(n) != 1 || n["used"] != 1 {
+	if n := testenv.Rows(t, s.Table); len(n) != 1 || n["used"] != 1 {
 		t.Errorf("rows after sign-out: %v, want only the used state's mark", n)
 	}
-	end := mustParse(t, r.Location)
+	end := testenv.ParseURL(t, r.Location)
 	if origin := end.Scheme + "://" + end.Host; origin != s.Emu.BrowserURL() || !strings.HasSuffix(strings.ToLower(end.Path), "/oauth2/v2.0/logout") {
 		t.Fatalf("sign-out sent the browser to %q, want the emulator's end-session endpoint", r.Location)
 	}
 	if got := end.Query().Get("post_logout_redirect_uri"); got != s.URL+"/bye" {
 		t.Errorf("post_logout_redirect_uri %q, want %q", got, s.URL+"/bye")
 	}
-	if back := get(t, c, r.Location); back.Status != http.StatusFound || back.Location != s.URL+"/bye" {
+	if back := testenv.Get(t, c, r.Location); back.Status != http.StatusFound || back.Location != s.URL+"/bye" {
 		t.Errorf("end-session endpoint: %d %q, want 302 to %s/bye", back.Status, back.Location, s.URL)
 	}
 
-	if r := get(t, c, s.URL+"/private"); r.Status != http.StatusFound {
+	if r := testenv.Get(t, c, s.URL+"/private"); r.Status != http.StatusFound {
 		t.Fatalf("/private after sign-out: %d, want 302", r.Status)
 	}
 	// The session ended on the server, not only in this browser's jar.
-	other := newBrowser(t)
-	other.Jar.SetCookies(mustParse(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: sessionID}})
-	if r := get(t, other, s.URL+"/private"); r.Status != http.StatusFound {
+	other := testenv.NewBrowser(t)
+	other.Jar.SetCookies(testenv.ParseURL(t, s.URL), []*http.Cookie{{Name: auth.SessionCookie, Value: sessionID}})
+	if r := testenv.Get(t, other, s.URL+"/private"); r.Status != http.StatusFound {
 		t.Fatalf("/private with the signed-out session's cookie: %d, want 302", r.Status)
 	}
 }
 
 func TestSignOutSignedOut(t *testing.T) {
 	s := startSite(t, siteOptions{config: func(c *auth.Config) { c.HomePath = "/bye" }})
-	r := do(t, newBrowser(t), "POST", s.URL+"/logout", url.Values{})
-	if r.Status != http.StatusSeeOther || r.Location != "/bye" {
-		t.Fatalf("signed-out POST /logout: %d %q, want 303 to /bye", r.Status, r.Location)
+	r := testenv.Do(t, testenv.NewBrowser(t), "POST", s.URL+"/logout", url.Values{})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/bye" {
+		t.Fatalf("signed-out POST /logout: %d %q, want 303 to /bye", r.Status, r.Header.Get("Location"))
 	}
 	s.noFailure(t)
 }
 
 func TestAccessToken(t *testing.T) {
 	s := startSite(t, siteOptions{})
-	c := newBrowser(t)
+	c := testenv.NewBrowser(t)
 
-	if r := get(t, c, s.URL+"/token"); r.Status != http.StatusUnauthorized {
+	if r := testenv.Get(t, c, s.URL+"/token"); r.Status != http.StatusUnauthorized {
 		t.Fatalf("/token signed out: %d, want 401 from ErrSignInRequired\n%s", r.Status, r.Body)
 	}
 	if _, err := s.Svc.AccessToken(context.Background(), []string{apiScope}); !errors.Is(err, auth.ErrSignInRequired) {
 		t.Fatalf("AccessToken without a user: %v, want ErrSignInRequired", err)
 	}
 
-	signIn(t, c, s.URL+"/login", alice)
-	r := get(t, c, s.URL+"/token")
+	testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID)
+	r := testenv.Get(t, c, s.URL+"/token")
 	if r.Status != http.StatusOK || r.Body == "" {
 		t.Fatalf("/token signed in: %d\n%s", r.Status, r.Body)
 	}
@@ -384,7 +384,7 @@ func TestAccessToken(t *testing.T) {
 	}
 	// A second call is served from the session's token cache.
 	s.Emu.ResetRequests()
-	if again := get(t, c, s.URL+"/token"); again.Status != http.StatusOK {
+	if again := testenv.Get(t, c, s.URL+"/token"); again.Status != http.StatusOK {
 		t.Fatalf("second /token: %d", again.Status)
 	}
 	for _, req := range s.Emu.Requests() {
@@ -425,22 +425,22 @@ func callAPI(t *testing.T, s *site, token string) apiAnswer {
 
 func TestEditProfile(t *testing.T) {
 	s := startSite(t, siteOptions{config: func(c *auth.Config) { c.HomePath = "/home" }})
-	c := newBrowser(t)
-	sessionID := signIn(t, c, s.URL+"/login", alice).cookie(auth.SessionCookie).Value
+	c := testenv.NewBrowser(t)
+	sessionID := testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID).Cookie(auth.SessionCookie).Value
 
-	action, tx := startSignIn(t, c, s.URL+"/editProfile")
+	action, tx := testenv.StartSignIn(t, c, s.URL+"/editProfile")
 	if !strings.Contains(strings.ToLower(action), "/"+strings.ToLower(profileEdit)+"/") {
 		t.Fatalf("/editProfile started %q, want the profile-editing flow", action)
 	}
 	// No SSO in the emulator: the user proves who they are, then edits.
-	page := do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {alice.ObjectID}})
+	page := testenv.Do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {alice.ObjectID}})
 	if page.Status != http.StatusOK || !strings.Contains(page.Body, `id="given-name"`) {
 		t.Fatalf("profile form: %d\n%s", page.Status, page.Body)
 	}
-	cb := answer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Alice Renamed"}, "given-name": {"Alice"}, "family-name": {"Renamed"}})
-	r := get(t, c, cb)
-	if r.Status != http.StatusSeeOther || r.Location != "/home" {
-		t.Fatalf("profile callback: %d %q, want 303 to /home\n%s", r.Status, r.Location, r.Body)
+	cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Alice Renamed"}, "given-name": {"Alice"}, "family-name": {"Renamed"}})
+	r := testenv.Get(t, c, cb)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/home" {
+		t.Fatalf("profile callback: %d %q, want 303 to /home\n%s", r.Status, r.Header.Get("Location"), r.Body)
 	}
 	s.noFailure(t)
 
@@ -449,13 +449,13 @@ func TestEditProfile(t *testing.T) {
 		t.Fatalf("claims after the edit:\n got %+v\nwant %+v", got, want)
 	}
 	// The same session, and its API account still serves tokens.
-	if ck := r.cookie(auth.SessionCookie); ck != nil && ck.Value != sessionID {
+	if ck := r.Cookie(auth.SessionCookie); ck != nil && ck.Value != sessionID {
 		t.Error("the profile edit replaced the session")
 	}
-	if n := rows(t, s.Table); n["session"] != 1 || n["tokencache"] != 1 {
+	if n := testenv.Rows(t, s.Table); n["session"] != 1 || n["tokencache"] != 1 {
 		t.Fatalf("rows after the edit: %v", n)
 	}
-	if tok := get(t, c, s.URL+"/token"); tok.Status != http.StatusOK {
+	if tok := testenv.Get(t, c, s.URL+"/token"); tok.Status != http.StatusOK {
 		t.Fatalf("/token after the edit: %d", tok.Status)
 	} else if got := callAPI(t, s, tok.Body); got.OID != alice.ObjectID {
 		t.Fatalf("the API saw %+v", got)
@@ -465,12 +465,10 @@ func TestEditProfile(t *testing.T) {
 // A profile edit that comes back signed in as someone else changes nothing.
 func TestEditProfileAsAnotherUser(t *testing.T) {
 	s := startSite(t, siteOptions{})
-	c := newBrowser(t)
-	signIn(t, c, s.URL+"/login", alice)
-	action, tx := startSignIn(t, c, s.URL+"/editProfile")
-	do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {bob.ObjectID}})
-	cb := answer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Bob Renamed"}})
-	r := get(t, c, cb)
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID)
+	cb := testenv.EmulatorProfileEdit(t, c, s.URL+"/editProfile", bob.ObjectID, url.Values{"action": {"profile"}, "name": {"Bob Renamed"}})
+	r := testenv.Get(t, c, cb)
 	if f := s.takeFailure(t); f.Kind != auth.ProfileEditOtherUser || r.Status != http.StatusBadRequest {
 		t.Fatalf("profile edit as Bob in Alice's session: %d, Kind %v", r.Status, f.Kind)
 	}
@@ -482,19 +480,17 @@ func TestEditProfileAsAnotherUser(t *testing.T) {
 // A profile edit whose session ended meanwhile is refused.
 func TestEditProfileAfterSignOut(t *testing.T) {
 	s := startSite(t, siteOptions{})
-	c := newBrowser(t)
-	signIn(t, c, s.URL+"/login", alice)
-	action, tx := startSignIn(t, c, s.URL+"/editProfile")
-	do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {alice.ObjectID}})
-	cb := answer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Alice Renamed"}})
-	if r := do(t, c, "POST", s.URL+"/logout", url.Values{}); r.Status != http.StatusSeeOther {
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID)
+	cb := testenv.EmulatorProfileEdit(t, c, s.URL+"/editProfile", alice.ObjectID, url.Values{"action": {"profile"}, "name": {"Alice Renamed"}})
+	if r := testenv.Do(t, c, "POST", s.URL+"/logout", url.Values{}); r.Status != http.StatusSeeOther {
 		t.Fatalf("POST /logout: %d", r.Status)
 	}
-	r := get(t, c, cb)
+	r := testenv.Get(t, c, cb)
 	if f := s.takeFailure(t); f.Kind != auth.ProfileEditEnded || r.Status != http.StatusBadRequest {
 		t.Fatalf("profile callback after sign-out: %d, Kind %v", r.Status, f.Kind)
 	}
-	if r.cookie(auth.SessionCookie) != nil || rows(t, s.Table)["session"] != 0 {
+	if r.Cookie(auth.SessionCookie) != nil || testenv.Rows(t, s.Table)["session"] != 0 {
 		t.Fatal("a profile callback after sign-out created a session")
 	}
 }
@@ -507,20 +503,20 @@ func TestEditProfileOff(t *testing.T) {
 	if s.Svc.ProfileEditEnabled() {
 		t.Fatal("ProfileEditEnabled with no profile-editing user flow")
 	}
-	c := newBrowser(t)
-	if r := get(t, c, s.URL+"/edit"); r.Status != http.StatusFound || r.Location != "/login?next=%2Fedit" {
-		t.Fatalf("signed-out /edit: %d %q, want 302 through sign-in", r.Status, r.Location)
+	c := testenv.NewBrowser(t)
+	if r := testenv.Get(t, c, s.URL+"/edit"); r.Status != http.StatusFound || r.Header.Get("Location") != "/login?next=%2Fedit" {
+		t.Fatalf("signed-out /edit: %d %q, want 302 through sign-in", r.Status, r.Header.Get("Location"))
 	}
-	signIn(t, c, s.URL+"/login", alice)
-	if r := get(t, c, s.URL+"/editProfile"); r.Status != http.StatusNotFound {
+	testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID)
+	if r := testenv.Get(t, c, s.URL+"/editProfile"); r.Status != http.StatusNotFound {
 		t.Fatalf("Mount registered /editProfile without a profile flow: %d", r.Status)
 	}
 	s.noFailure(t)
-	r := get(t, c, s.URL+"/edit")
+	r := testenv.Get(t, c, s.URL+"/edit")
 	if f := s.takeFailure(t); f.Kind != auth.ProfileEditOff || r.Status != http.StatusNotFound {
 		t.Fatalf("/edit: %d, Kind %v, want 404 %v", r.Status, f.Kind, auth.ProfileEditOff)
 	}
-	if r.pendingCookie() != nil {
+	if pendingCookie(r) != nil {
 		t.Fatalf("a refused profile edit started a sign-in: %v", r.Cookies)
 	}
 }
@@ -571,26 +567,17 @@ func TestReadyTableMissing(t *testing.T) {
 	}
 }
 
-func mustParse(t *testing.T, raw string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
 // Every sign-in under way has a cookie of its own, so tabs can sign in at
 // once; past four, the older ones are dropped, so unfinished sign-ins
 // cannot grow every request's headers without bound.
 func TestPendingCookiesBounded(t *testing.T) {
 	s := startSite(t, siteOptions{})
-	c := newBrowser(t)
+	c := testenv.NewBrowser(t)
 	for range 9 {
-		get(t, c, s.URL+"/login")
+		testenv.Get(t, c, s.URL+"/login")
 	}
 	n := 0
-	for _, ck := range c.Jar.Cookies(mustParse(t, s.URL)) {
+	for _, ck := range c.Jar.Cookies(testenv.ParseURL(t, s.URL)) {
 		if strings.HasPrefix(ck.Name, auth.PendingCookiePrefix) {
 			n++
 		}
@@ -598,7 +585,7 @@ func TestPendingCookiesBounded(t *testing.T) {
 	if n == 0 || n > 4 {
 		t.Fatalf("%d sign-in cookies after 9 sign-ins started, want 1 to 4", n)
 	}
-	if rows := rows(t, s.Table); len(rows) != 0 {
+	if rows := testenv.Rows(t, s.Table); len(rows) != 0 {
 		t.Fatalf("starting sign-ins wrote rows: %v", rows)
 	}
 }

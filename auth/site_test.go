@@ -1,28 +1,20 @@
 package auth_test
 
 // Helpers of the auth tests: a site served with httptest that signs in
-// against the B2C emulator and keeps sessions in Azurite, and a browser
-// stand-in that drives the emulator's sign-in pages.
+// against the B2C emulator and keeps sessions in Azurite. The browser
+// stand-in that drives the emulator's sign-in pages is testenv's.
 
 import (
-	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"html"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
@@ -93,7 +85,7 @@ func startSite(t *testing.T, o siteOptions) *site {
 	s.Emu = emu
 	_, s.Table = testenv.SharedAzurite(t).NewTable(t, auth.TablePolicy())
 
-	logs := &syncBuffer{}
+	logs := &testenv.Log{}
 	cfg := auth.Config{
 		TenantName:         "contoso",
 		TenantHost:         emu.TLSHost(),
@@ -104,7 +96,7 @@ func startSite(t *testing.T, o siteOptions) *site {
 		RedirectURL:        base + "/getAToken",
 		Scopes:             []string{apiScope},
 		Table:              s.Table,
-		HTTPClient:         trustingClient(t, emu),
+		HTTPClient:         testenv.TrustingClient(t, emu.CACertPEM()),
 		Logger:             slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		ErrorHandler:       s.recordFailure,
 	}
@@ -206,47 +198,8 @@ func showUser(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(shownUser{Name: c.Name, Email: c.Email(), ObjectID: c.ObjectID, Subject: c.Subject, Policy: c.Policy})
 }
 
-// trustingClient reaches the emulator's TLS endpoints, trusting its CA.
-func trustingClient(t *testing.T, emu *emulator.Server) *http.Client {
-	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(emu.CACertPEM()) {
-		t.Fatal("no CA certificate from the emulator")
-	}
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-}
-
-// newBrowser is a browser stand-in with a cookie jar of its own that does
-// not follow redirects, so tests see each hop. The jar, like browsers,
-// sends Secure cookies to http://127.0.0.1.
-func newBrowser(t *testing.T) *http.Client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-type response struct {
-	Status   int
-	Location string // as sent: relative to the request's URL, or absolute
-	Body     string
-	Cookies  []*http.Cookie // set by the response
-}
-
-// cookie returns the cookie named name that the response set.
-func (r response) cookie(name string) *http.Cookie {
-	for _, c := range r.Cookies {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
-// pendingCookie is the cookie of the sign-in the response started, if any.
-func (r response) pendingCookie() *http.Cookie {
+// pendingCookie is the cookie of the sign-in r started, if any.
+func pendingCookie(r testenv.Response) *http.Cookie {
 	for _, c := range r.Cookies {
 		if strings.HasPrefix(c.Name, auth.PendingCookiePrefix) && c.MaxAge > 0 {
 			return c
@@ -255,96 +208,10 @@ func (r response) pendingCookie() *http.Cookie {
 	return nil
 }
 
-func do(t *testing.T, c *http.Client, method, u string, form url.Values) response {
-	t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(b), Cookies: resp.Cookies()}
-}
-
-func get(t *testing.T, c *http.Client, u string) response { t.Helper(); return do(t, c, "GET", u, nil) }
-
-var (
-	txField    = regexp.MustCompile(`name="tx" value="([^"]+)"`)
-	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-)
-
-// startSignIn follows start (the site's /login, or a page that starts a
-// user flow) to the emulator's page and returns the page's form action and
-// transaction ID.
-func startSignIn(t *testing.T, c *http.Client, start string) (action, tx string) {
-	t.Helper()
-	r := get(t, c, start)
-	if r.Status != http.StatusFound {
-		t.Fatalf("GET %s: status %d, want 302\n%s", start, r.Status, r.Body)
-	}
-	page := get(t, c, r.Location)
-	if page.Status != http.StatusOK {
-		t.Fatalf("emulator page: status %d\n%s", page.Status, page.Body)
-	}
-	a, x := formAction.FindStringSubmatch(page.Body), txField.FindStringSubmatch(page.Body)
-	if a == nil || x == nil {
-		t.Fatalf("no form on the emulator page:\n%s", page.Body)
-	}
-	authorize, err := url.Parse(r.Location)
-	if err != nil {
-		t.Fatal(err)
-	}
-	act, err := authorize.Parse(html.UnescapeString(a[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return act.String(), x[1]
-}
-
-// answer posts a choice on the emulator's page and returns the redirect to
-// the site's callback.
-func answer(t *testing.T, c *http.Client, action, tx string, form url.Values) string {
-	t.Helper()
-	form.Set("tx", tx)
-	r := do(t, c, "POST", action, form)
-	if r.Status != http.StatusFound {
-		t.Fatalf("emulator answer: status %d, want 302\n%s", r.Status, r.Body)
-	}
-	return r.Location
-}
-
-// chooseUser is the emulator's one-click sign-in as user.
-func chooseUser(user emulator.User) url.Values {
-	return url.Values{"action": {"user"}, "user": {user.ObjectID}}
-}
-
-// signIn runs the whole sign-in from start as user and returns the
-// callback's response, which must be a 303.
-func signIn(t *testing.T, c *http.Client, start string, user emulator.User) response {
-	t.Helper()
-	action, tx := startSignIn(t, c, start)
-	r := get(t, c, answer(t, c, action, tx, chooseUser(user)))
-	if r.Status != http.StatusSeeOther {
-		t.Fatalf("callback: status %d, want 303\n%s", r.Status, r.Body)
-	}
-	return r
-}
-
 // shown fetches the protected page and decodes the user it shows.
 func (s *site) shown(t *testing.T, c *http.Client) shownUser {
 	t.Helper()
-	r := get(t, c, s.URL+"/private")
+	r := testenv.Get(t, c, s.URL+"/private")
 	if r.Status != http.StatusOK {
 		t.Fatalf("GET /private: status %d, want 200 signed in\n%s", r.Status, r.Body)
 	}
@@ -353,43 +220,4 @@ func (s *site) shown(t *testing.T, c *http.Client) shownUser {
 		t.Fatalf("GET /private: %v\n%s", err, r.Body)
 	}
 	return u
-}
-
-// rows counts the table's rows by row key: session, tokencache, pending.
-func rows(t *testing.T, table *aztables.Client) map[string]int {
-	t.Helper()
-	counts := map[string]int{}
-	sel := "RowKey"
-	pager := table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Select: &sel})
-	for pager.More() {
-		page, err := pager.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, raw := range page.Entities {
-			var e aztables.Entity
-			if err := json.Unmarshal(raw, &e); err != nil {
-				t.Fatal(err)
-			}
-			counts[e.RowKey]++
-		}
-	}
-	return counts
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

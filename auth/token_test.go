@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 // Twenty tabs of one session asking for a token at once, after it entered
@@ -18,8 +19,8 @@ func TestConcurrentRefreshesOfOneSessionMakeOne(t *testing.T) {
 	const lifetime = 303 * time.Second
 	fresh := lifetime - 5*time.Minute
 	s := startSite(t, siteOptions{emulator: func(c *emulator.Config) { c.AccessTokenLifetime = lifetime }})
-	c := newBrowser(t)
-	signIn(t, c, s.URL+"/login", alice)
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID)
 	time.Sleep(fresh + 500*time.Millisecond)
 	refreshes := func() int {
 		n := 0
@@ -34,7 +35,7 @@ func TestConcurrentRefreshesOfOneSessionMakeOne(t *testing.T) {
 	statuses := make(chan int, 20)
 	var wg sync.WaitGroup
 	for range 20 {
-		wg.Go(func() { statuses <- get(t, c, s.URL+"/token").Status })
+		wg.Go(func() { statuses <- testenv.Get(t, c, s.URL+"/token").Status })
 	}
 	wg.Wait()
 	close(statuses)

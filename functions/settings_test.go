@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/appsettings"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
@@ -55,7 +56,7 @@ func TestLocalSettingsSample(t *testing.T) {
 			known[ref] = ""
 		}
 	}
-	for _, setting := range config.Settings {
+	for _, setting := range appsettings.All {
 		_, set := s.Values[setting.Name]
 		switch why, skip := notLocal[setting.Name]; {
 		case skip && set:
@@ -80,7 +81,7 @@ func TestLocalSettingsSample(t *testing.T) {
 	if _, err := auth.ConfigFromEnv(withoutCA); err != nil {
 		t.Errorf("the sample's sign-in settings: %v", err)
 	}
-	if _, err := config.Load(func(k string) string { return s.Values[k] }); err != nil {
+	if _, err := config.Load(func(k string) string { return s.Values[k] }, auth.EnvAPIScopes); err != nil {
 		t.Errorf("the handler refuses the sample: %v", err)
 	}
 }
@@ -136,7 +137,7 @@ func TestVSCodeLaunch(t *testing.T) {
 			continue
 		}
 		want := map[string]string{}
-		for _, setting := range config.Settings {
+		for _, setting := range appsettings.All {
 			if v, ok := s.Values[setting.Name]; ok {
 				want[setting.Name] = v
 			}

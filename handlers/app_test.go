@@ -1,24 +1,15 @@
 package handlers
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"html"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,12 +57,12 @@ type testApp struct {
 	URL   string // http://localhost:PORT: cookie jars treat localhost as secure
 	table *aztables.Client
 	emu   *emulator.Server
-	log   *syncBuffer
+	log   *testenv.Log
 }
 
 func newApp(t *testing.T, o appOptions) *testApp {
 	t.Helper()
-	app := &testApp{log: &syncBuffer{}, table: o.table}
+	app := &testApp{log: &testenv.Log{}, table: o.table}
 	logger := logging.New(app.log, slog.LevelDebug)
 	if app.table == nil {
 		_, app.table = testenv.SharedAzurite(t).NewTable(t)
@@ -109,7 +100,7 @@ func newApp(t *testing.T, o appOptions) *testApp {
 	if o.b2c {
 		app.emu = startEmulator(t, cfg.RedirectURL)
 		cfg.TenantHost = app.emu.TLSHost()
-		cfg.HTTPClient = trusting(t, app.emu.CACertPEM())
+		cfg.HTTPClient = testenv.TrustingClient(t, app.emu.CACertPEM())
 	}
 	svc, err := auth.New(cfg)
 	if err != nil {
@@ -142,62 +133,11 @@ func startEmulator(t *testing.T, redirectURL string) *emulator.Server {
 	return emu
 }
 
-// trusting is an HTTP client that trusts the emulator's CA.
-func trusting(t *testing.T, caPEM []byte) *http.Client {
-	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		t.Fatal("no CA certificate")
-	}
-	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-}
-
 // serve runs one request through the app's handler, synchronously.
 func (app *testApp) serve(req *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	app.h.ServeHTTP(rec, req)
 	return rec
-}
-
-// syncBuffer is a log destination that handlers on several goroutines may
-// write to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
-}
-
-// lines parses the log's JSON lines.
-func (b *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(b.String()))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line is not JSON: %v\n%s", err, sc.Text())
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // byMsg returns the log lines whose msg is msg.
@@ -221,43 +161,6 @@ func textOf(body, id string) (string, bool) {
 	return html.UnescapeString(m[1]), true
 }
 
-type response struct {
-	Status   int
-	Header   http.Header
-	Location string
-	Body     string
-}
-
-// newClient is a browser-like client: a cookie jar, no redirects followed.
-func newClient(t *testing.T) *http.Client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-func do(t *testing.T, c *http.Client, req *http.Request) response {
-	t.Helper()
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc := resp.Header.Get("Location")
-	if loc != "" {
-		if l, err := resp.Request.URL.Parse(loc); err == nil {
-			loc = l.String()
-		}
-	}
-	return response{Status: resp.StatusCode, Header: resp.Header, Location: loc, Body: string(b)}
-}
-
 func newRequest(t *testing.T, method, u string, body io.Reader) *http.Request {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, u, body)
@@ -265,48 +168,6 @@ func newRequest(t *testing.T, method, u string, body io.Reader) *http.Request {
 		t.Fatal(err)
 	}
 	return req
-}
-
-func get(t *testing.T, c *http.Client, u string) response {
-	t.Helper()
-	return do(t, c, newRequest(t, "GET", u, nil))
-}
-
-var (
-	txField    = regexp.MustCompile(`name="tx" value="([^"]+)"`)
-	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-)
-
-// signIn signs user in through the emulator, as a browser with c's cookie
-// jar would, and returns where the app sends the browser at the end.
-func (app *testApp) signIn(t *testing.T, c *http.Client, user emulator.User) string {
-	t.Helper()
-	start := get(t, c, app.URL+"/login")
-	if start.Status != http.StatusFound {
-		t.Fatalf("GET /login: %d, want 302\n%s", start.Status, start.Body)
-	}
-	page := get(t, c, start.Location)
-	a, x := formAction.FindStringSubmatch(page.Body), txField.FindStringSubmatch(page.Body)
-	if page.Status != http.StatusOK || a == nil || x == nil {
-		t.Fatalf("emulator's sign-in page: %d\n%s", page.Status, page.Body)
-	}
-	base, _ := url.Parse(start.Location)
-	action, err := base.Parse(html.UnescapeString(a[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	form := url.Values{"tx": {x[1]}, "action": {"user"}, "user": {user.ObjectID}}
-	req := newRequest(t, "POST", action.String(), strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	answer := do(t, c, req)
-	if answer.Status != http.StatusFound && answer.Status != http.StatusSeeOther {
-		t.Fatalf("emulator's answer: %d\n%s", answer.Status, answer.Body)
-	}
-	done := get(t, c, answer.Location)
-	if done.Status != http.StatusSeeOther {
-		t.Fatalf("callback: %d, want 303\n%s", done.Status, done.Body)
-	}
-	return done.Location
 }
 
 // ctx is a context for a storage call of a test.

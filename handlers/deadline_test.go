@@ -21,11 +21,11 @@ func TestRequestDeadlineBoundsAHungDependency(t *testing.T) {
 	app := newApp(t, appOptions{table: table, requestTimeout: 300 * time.Millisecond})
 	proxy.SetMode(testenv.Hang, 0)
 	t.Cleanup(func() { proxy.SetMode(testenv.Pass, 0) })
-	c := newClient(t)
+	c := testenv.NewBrowser(t)
 	c.Timeout = 20 * time.Second // far past the deadline, far short of the SDK's retries
 	req := newRequest(t, "GET", app.URL+"/", nil)
 	req.AddCookie(&http.Cookie{Name: auth.SessionCookie, Value: session.NewState()})
-	r := do(t, c, req)
+	r := testenv.Send(t, c, req)
 	if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, "Sessions cannot be reached") {
 		t.Fatalf("GET / with Table Storage hung: %d, want 503 and the sessions page\n%.300s", r.Status, r.Body)
 	}

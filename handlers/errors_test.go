@@ -129,7 +129,7 @@ func TestRenderErrorEveryKind(t *testing.T) {
 				}
 			}
 			// One log line, at error level for a server-side failure.
-			lines := byMsg(app.log.lines(t), "request failed")
+			lines := byMsg(app.log.Lines(t), "request failed")
 			wantLevel := "INFO"
 			if k.Status() >= 500 {
 				wantLevel = "ERROR"
@@ -219,7 +219,7 @@ func TestRenderErrorHidesCause(t *testing.T) {
 					t.Errorf("the page shows the cause's %q:\n%s", leak, body)
 				}
 			}
-			lines := byMsg(app.log.lines(t), "request failed")
+			lines := byMsg(app.log.Lines(t), "request failed")
 			if len(lines) != 1 {
 				t.Fatalf("log lines %v, want one \"request failed\"", lines)
 			}

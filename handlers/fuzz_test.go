@@ -29,7 +29,7 @@ func FuzzSweep(f *testing.F) {
 		app := newApp(t, o)
 		req := newRequest(t, "POST", app.srv.URL+"/sweep", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		r := do(t, app.srv.Client(), req)
+		r := testenv.Send(t, app.srv.Client(), req)
 		if r.Status != want || r.Header.Get("Content-Type") != "application/json" {
 			t.Fatalf("status %d, Content-Type %q, want %d, application/json\n%s", r.Status, r.Header.Get("Content-Type"), want, r.Body)
 		}

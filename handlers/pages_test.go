@@ -1,10 +1,7 @@
 package handlers
 
 import (
-	"context"
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +17,7 @@ import (
 // closed port here.
 func TestPagesSignedOut(t *testing.T) {
 	app := newApp(t, appOptions{})
-	c := newClient(t)
+	c := testenv.NewBrowser(t)
 	tests := []struct {
 		name, method, path string
 		header             map[string]string
@@ -70,7 +67,7 @@ func TestPagesSignedOut(t *testing.T) {
 			for k, v := range tt.header {
 				req.Header.Set(k, v)
 			}
-			r := do(t, c, req)
+			r := testenv.Send(t, c, req)
 			if r.Status != tt.wantStatus {
 				t.Fatalf("status %d, want %d\n%s", r.Status, tt.wantStatus, r.Body)
 			}
@@ -98,7 +95,7 @@ func TestPagesSignedOut(t *testing.T) {
 		})
 	}
 	// None of it stored anything: no cookie, no row.
-	if cs := c.Jar.Cookies(mustURL(t, app.URL)); len(cs) != 0 {
+	if cs := c.Jar.Cookies(testenv.ParseURL(t, app.URL)); len(cs) != 0 {
 		t.Errorf("signed-out pages set cookies %v", cs)
 	}
 	if n := countRows(t, app.table); n != 0 {
@@ -111,8 +108,8 @@ func TestPagesSignedOut(t *testing.T) {
 // one signs out.
 func TestPagesSignedIn(t *testing.T) {
 	app := newApp(t, appOptions{b2c: true})
-	c := newClient(t)
-	if got := app.signIn(t, c, alice); got != app.URL+"/" {
+	c := testenv.NewBrowser(t)
+	if got := testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID).Location; got != app.URL+"/" {
 		t.Fatalf("after sign-in: Location %q, want %q", got, app.URL+"/")
 	}
 	steps := []struct {
@@ -140,7 +137,7 @@ func TestPagesSignedIn(t *testing.T) {
 		for k, v := range s.header {
 			req.Header.Set(k, v)
 		}
-		r := do(t, c, req)
+		r := testenv.Send(t, c, req)
 		if r.Status != s.wantStatus {
 			t.Fatalf("%s: status %d, want %d\n%s", s.name, r.Status, s.wantStatus, r.Body)
 		}
@@ -175,7 +172,7 @@ func TestReadyz(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := newApp(t, tt.opts(t))
-			r := get(t, newClient(t), app.URL+"/readyz")
+			r := testenv.Get(t, testenv.NewBrowser(t), app.URL+"/readyz")
 			if r.Status != tt.wantStatus || r.Body != tt.wantBody {
 				t.Errorf("GET /readyz: %d %q, want %d %q", r.Status, r.Body, tt.wantStatus, tt.wantBody)
 			}
@@ -183,7 +180,7 @@ func TestReadyz(t *testing.T) {
 				t.Errorf("Content-Type %q", ct)
 			}
 			// The reason is in the log, at warning level.
-			notReady := byMsg(app.log.lines(t), "not ready")
+			notReady := byMsg(app.log.Lines(t), "not ready")
 			switch {
 			case tt.wantStatus == 200 && len(notReady) != 0:
 				t.Errorf("ready, yet logged %v", notReady)
@@ -235,7 +232,7 @@ func TestReadyzCannotExhaustB2C(t *testing.T) {
 		t.Fatalf("%d concurrent GET /readyz made %d discovery requests, want at most 1", probes, discovery)
 	}
 	app.emu.Close()
-	if r := get(t, newClient(t), app.URL+"/readyz"); r.Status != http.StatusOK {
+	if r := testenv.Get(t, testenv.NewBrowser(t), app.URL+"/readyz"); r.Status != http.StatusOK {
 		t.Fatalf("B2C gone: GET /readyz: %d %q, want 200 from the cached document", r.Status, r.Body)
 	}
 }
@@ -243,41 +240,10 @@ func TestReadyzCannotExhaustB2C(t *testing.T) {
 func countRows(t *testing.T, table *aztables.Client) int {
 	t.Helper()
 	n := 0
-	for _, c := range rowKeys(t, table) {
+	for _, c := range testenv.Rows(t, table) {
 		n += c
 	}
 	return n
-}
-
-func mustURL(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
-// rowKeys counts the table's rows by row key.
-func rowKeys(t *testing.T, table *aztables.Client) map[string]int {
-	t.Helper()
-	counts := map[string]int{}
-	sel := "RowKey"
-	pager := table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Select: &sel})
-	for pager.More() {
-		page, err := pager.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, raw := range page.Entities {
-			var e aztables.Entity
-			if err := json.Unmarshal(raw, &e); err != nil {
-				t.Fatal(err)
-			}
-			counts[e.RowKey]++
-		}
-	}
-	return counts
 }
 
 // The sessionless routes answer a request that carries a session cookie
@@ -308,7 +274,7 @@ func TestSessionlessRoutesWithStorageDown(t *testing.T) {
 			if tt.host != "" {
 				req.Host = tt.host
 			}
-			r := do(t, app.srv.Client(), req)
+			r := testenv.Send(t, app.srv.Client(), req)
 			if r.Status != tt.wantStatus || r.Header.Get("Content-Type") != tt.wantType || !strings.HasPrefix(r.Body, tt.wantBody) {
 				t.Errorf("%d %q %q, want %d %q %q...", r.Status, r.Header.Get("Content-Type"), r.Body, tt.wantStatus, tt.wantType, tt.wantBody)
 			}

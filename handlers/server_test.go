@@ -163,7 +163,7 @@ func TestRequestLog(t *testing.T) {
 			if rec := app.serve(req); rec.Code != tt.wantStatus {
 				t.Fatalf("status %d, want %d", rec.Code, tt.wantStatus)
 			}
-			all := app.log.lines(t)
+			all := app.log.Lines(t)
 			lines := byMsg(all, "request")
 			if len(lines) != 1 {
 				t.Fatalf("%d request lines, want 1:\n%s", len(lines), app.log.String())

@@ -75,17 +75,17 @@ func TestSweep(t *testing.T) {
 			if tt.host != "" {
 				req.Host = tt.host
 			}
-			r := do(t, app.srv.Client(), req)
+			r := testenv.Send(t, app.srv.Client(), req)
 			if r.Status != tt.wantStatus {
 				t.Fatalf("status %d, want %d\n%s", r.Status, tt.wantStatus, r.Body)
 			}
-			swept := byMsg(app.log.lines(t), "swept")
+			swept := byMsg(app.log.Lines(t), "swept")
 
 			if tt.wantStatus == http.StatusNotFound {
 				if title, _ := textOf(r.Body, "error-title"); title != "Page not found" {
 					t.Errorf("error-title %q, want the 404 page", title)
 				}
-				if got := rowKeys(t, app.table); !maps.Equal(got, map[string]int{"session": 2, "tokencache": 2, "used": 2}) {
+				if got := testenv.Rows(t, app.table); !maps.Equal(got, map[string]int{"session": 2, "tokencache": 2, "used": 2}) {
 					t.Errorf("rows %v: a visitor's POST swept", got)
 				}
 				if len(swept) != 0 {
@@ -121,7 +121,7 @@ func TestSweep(t *testing.T) {
 				if !strings.HasPrefix(logs[0], "sweep failed after removing 0 rows: ") {
 					t.Errorf("Logs %q, want the failure", logs)
 				}
-				failed := byMsg(app.log.lines(t), "sweep failed")
+				failed := byMsg(app.log.Lines(t), "sweep failed")
 				if len(failed) != 1 || failed[0]["level"] != "ERROR" || failed[0]["invocationId"] != invocationID {
 					t.Errorf("log lines %v, want one ERROR with the invocation ID", failed)
 				}
@@ -130,7 +130,7 @@ func TestSweep(t *testing.T) {
 			if want := fmt.Sprintf("removed %d expired rows", tt.wantRemoved); logs[0] != want {
 				t.Errorf("Logs %q, want %q", logs, want)
 			}
-			if got := rowKeys(t, app.table); !maps.Equal(got, map[string]int{"session": 1, "tokencache": 1, "used": 1}) {
+			if got := testenv.Rows(t, app.table); !maps.Equal(got, map[string]int{"session": 1, "tokencache": 1, "used": 1}) {
 				t.Errorf("rows left %v, want the live sign-in's", got)
 			}
 			if len(swept) != 1 || swept[0]["removed"] != float64(tt.wantRemoved) || swept[0]["pastDue"] != tt.wantPastDue || swept[0]["invocationId"] != invocationID {

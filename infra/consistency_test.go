@@ -20,7 +20,7 @@ type hostSetting struct {
 }
 
 // hostSettings is the one list of app settings the Functions host reads
-// (the handler's are config.Settings). Bicep must set every one.
+// (the handler's are appsettings.All). Bicep must set every one.
 var hostSettings = []hostSetting{
 	// The host's storage account (timer locks, host state), reached with an
 	// identity instead of a connection string.
@@ -64,7 +64,7 @@ var requiredInAzure = map[string]string{
 // requirement the kind changes (auth.ConfigFromEnv).
 type tenantKind struct {
 	Name     string
-	Required []string // required for this kind, whatever config.Settings says
+	Required []string // required for this kind, whatever appsettings.All says
 	Refused  []string // the handler refuses them for this kind: Bicep must not set them
 }
 
@@ -162,7 +162,7 @@ func consistencyProblems(kind tenantKind, bicep []string, handler []config.Setti
 	}
 	for name := range set {
 		if readers[name] == "" && !isLocalOrPlatform(name, handler) {
-			problems = append(problems, fmt.Sprintf("Bicep sets %s, which neither the handler (internal/config.Settings), the host (hostSettings) nor a function.json reads", name))
+			problems = append(problems, fmt.Sprintf("Bicep sets %s, which neither the handler (internal/appsettings.All), the host (hostSettings) nor a function.json reads", name))
 		}
 	}
 	sort.Strings(problems)

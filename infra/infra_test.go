@@ -17,6 +17,7 @@ import (
 
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
 	"github.com/b2c-functions-go/b2c-functions-go/infra/check"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/appsettings"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
 )
 
@@ -113,7 +114,7 @@ func TestAppSettingsMatchHandlerAndHost(t *testing.T) {
 			}
 		}
 		t.Logf("%s: Bicep sets %d app settings; function.json references: %v", kind.Name, len(names), refs)
-		for _, p := range consistencyProblems(kind, names, config.Settings, hostSettings, refs) {
+		for _, p := range consistencyProblems(kind, names, appsettings.All, hostSettings, refs) {
 			t.Errorf("%s: %s", kind.Name, p)
 		}
 	}

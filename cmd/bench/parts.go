@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/appsettings"
 )
 
 // The settings of the local stand-ins, as scripts/dev uses them.
@@ -228,7 +228,7 @@ func (s *parts) handlerEnv(port int, tableEndpoint string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if !isSetting(name) {
+		if !appsettings.Has(name) {
 			env = append(env, kv)
 		}
 	}
@@ -251,15 +251,6 @@ func (s *parts) handlerEnv(port int, tableEndpoint string) []string {
 		"LOG_LEVEL=info",
 		fmt.Sprintf("FUNCTIONS_CUSTOMHANDLER_PORT=%d", port),
 	)
-}
-
-func isSetting(name string) bool {
-	for _, s := range config.Settings {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // startHandler starts a handler on the base URL's port and waits for its

@@ -107,7 +107,7 @@ func diagnose(ctx context.Context, getenv func(string) string, skipped map[strin
 	if err != nil {
 		return []result{failed("settings", "set it in the app settings (local.settings.json locally); see README \"Configuration\"", "%v", err)}
 	}
-	own, err := config.Load(getenv)
+	own, err := config.Load(getenv, auth.EnvAPIScopes)
 	if err != nil {
 		return []result{failed("settings", "set it in the app settings (local.settings.json locally); see README \"Configuration\"", "%v", err)}
 	}

@@ -52,10 +52,7 @@ func setup(t *testing.T, adjust func(cfg *emulator.Config, base string)) map[str
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { emu.Close() })
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, emu.CACertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	caFile := testenv.CAFile(t, emu.CACertPEM())
 	return map[string]string{
 		"B2C_TENANT_NAME":                 "contoso",
 		"B2C_TENANT_HOST":                 emu.TLSHost(),

@@ -2,19 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -64,7 +56,7 @@ type testApp struct {
 	URL   string
 	Emu   *emulator.Server
 	Table *aztables.Client
-	Log   *syncBuffer
+	Log   *testenv.Log
 	env   map[string]string // the settings it runs with
 }
 
@@ -89,7 +81,7 @@ func startApp(t testing.TB, o appOptions) *testApp {
 		o.beforeRun(emu, env)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &testenv.Log{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, logs) }()
 	t.Cleanup(func() {
@@ -142,10 +134,7 @@ func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, m
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { emu.Close() })
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, emu.CACertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	caFile := testenv.CAFile(t, emu.CACertPEM())
 	env := map[string]string{
 		"B2C_TENANT_NAME":           "contoso",
 		"B2C_TENANT_HOST":           emu.TLSHost(),
@@ -240,155 +229,4 @@ func waitReady(t testing.TB, u string, done <-chan error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s not ready within 10s", u)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// newClient is a browser stand-in with its own cookie jar that does not
-// follow redirects, so tests see each hop.
-func newClient(t testing.TB) *http.Client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-type response struct {
-	Status   int
-	Location string
-	Body     string
-}
-
-func do(t testing.TB, c *http.Client, method, u string, form url.Values) response {
-	t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	loc := resp.Header.Get("Location")
-	if loc != "" {
-		if l, err := resp.Request.URL.Parse(loc); err == nil {
-			loc = l.String()
-		}
-	}
-	return response{Status: resp.StatusCode, Location: loc, Body: string(b)}
-}
-
-var (
-	txField    = regexp.MustCompile(`name="tx" value="([^"]+)"`)
-	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-)
-
-// startSignIn follows /login (or another starting URL) to the emulator's
-// page and returns the page's form action and transaction ID.
-func startSignIn(t testing.TB, c *http.Client, start string) (action, tx string) {
-	t.Helper()
-	r := do(t, c, "GET", start, nil)
-	if r.Status != http.StatusFound {
-		t.Fatalf("GET %s: status %d, want 302\n%s", start, r.Status, r.Body)
-	}
-	page := do(t, c, "GET", r.Location, nil)
-	if page.Status != http.StatusOK {
-		t.Fatalf("authorize page: status %d\n%s", page.Status, page.Body)
-	}
-	a, x := formAction.FindStringSubmatch(page.Body), txField.FindStringSubmatch(page.Body)
-	if a == nil || x == nil {
-		t.Fatalf("no form on the authorize page:\n%s", page.Body)
-	}
-	au, err := url.Parse(r.Location)
-	if err != nil {
-		t.Fatal(err)
-	}
-	act, err := au.Parse(strings.ReplaceAll(a[1], "&amp;", "&"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return act.String(), x[1]
-}
-
-// emulatorAnswer posts a choice on the emulator's page and returns the
-// redirect to the app's callback.
-func emulatorAnswer(t testing.TB, c *http.Client, action, tx string, form url.Values) string {
-	t.Helper()
-	form.Set("tx", tx)
-	r := do(t, c, "POST", action, form)
-	if r.Status != http.StatusFound && r.Status != http.StatusSeeOther {
-		t.Fatalf("emulator answer: status %d\n%s", r.Status, r.Body)
-	}
-	return r.Location
-}
-
-// signIn runs the whole sign-in as user and returns where the app sent the
-// browser after the callback.
-func signIn(t testing.TB, app *testApp, c *http.Client, start string, user emulator.User) string {
-	t.Helper()
-	action, tx := startSignIn(t, c, start)
-	callback := emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {user.ObjectID}})
-	r := do(t, c, "GET", callback, nil)
-	if r.Status != http.StatusSeeOther {
-		t.Fatalf("callback: status %d, want 303\n%s", r.Status, r.Body)
-	}
-	return r.Location
-}
-
-// rows counts the table's rows by row key.
-func rows(t testing.TB, table *aztables.Client) map[string]int {
-	t.Helper()
-	counts := map[string]int{}
-	sel := "RowKey"
-	pager := table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Select: &sel})
-	for pager.More() {
-		page, err := pager.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, raw := range page.Entities {
-			var e aztables.Entity
-			if err := json.Unmarshal(raw, &e); err != nil {
-				t.Fatal(err)
-			}
-			counts[e.RowKey]++
-		}
-	}
-	return counts
-}
-
-// emulatorClient reaches the emulator's TLS endpoints, trusting its CA.
-func emulatorClient(t testing.TB, app *testApp) *http.Client {
-	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(app.Emu.CACertPEM()) {
-		t.Fatal("no CA certificate")
-	}
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }

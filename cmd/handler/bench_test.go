@@ -23,8 +23,8 @@ import (
 // cost. (scripts/bench times the same pages over HTTP.)
 func benchmarkPage(b *testing.B, path string) {
 	app := startApp(b, appOptions{})
-	c := newClient(b)
-	signIn(b, app, c, app.URL+"/login", alice)
+	c := testenv.NewBrowser(b)
+	testenv.SignIn(b, c, app.URL+"/login", alice.ObjectID)
 	env := maps.Clone(app.env)
 	env["LOG_LEVEL"] = "info"
 	inProcess, err := newApp(func(k string) string { return env[k] }, io.Discard)

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 // Table Storage round trips per route, counted on the wire, against a budget:
@@ -14,7 +16,7 @@ import (
 func TestTableCallsPerRoute(t *testing.T) {
 	counter := &callCounter{}
 	app := startApp(t, appOptions{tableCalls: counter})
-	c := newClient(t)
+	c := testenv.NewBrowser(t)
 	time.Sleep(200 * time.Millisecond) // let start-up create its table
 	counter.take()
 
@@ -30,17 +32,17 @@ func TestTableCallsPerRoute(t *testing.T) {
 		run    func()
 		budget int
 	}{
-		{"GET / signed out", func() { do(t, c, "GET", app.URL+"/", nil) }, 0},
-		{"GET /anonymous signed out", func() { do(t, c, "GET", app.URL+"/anonymous", nil) }, 0},
+		{"GET / signed out", func() { testenv.Do(t, c, "GET", app.URL+"/", nil) }, 0},
+		{"GET /anonymous signed out", func() { testenv.Do(t, c, "GET", app.URL+"/anonymous", nil) }, 0},
 		{"GET /login, three times", func() {
 			for range 3 {
-				do(t, newClient(t), "GET", app.URL+"/login", nil)
+				testenv.Do(t, testenv.NewBrowser(t), "GET", app.URL+"/login", nil)
 			}
 		}, 0},
-		{"sign-in (/login and /getAToken)", func() { signIn(t, app, c, app.URL+"/login", alice) }, 2},
-		{"GET / signed in", func() { do(t, c, "GET", app.URL+"/", nil) }, 1},
-		{"GET /graphcall, token from cache", func() { do(t, c, "GET", app.URL+"/graphcall", nil) }, 2},
-		{"POST /logout", func() { do(t, c, "POST", app.URL+"/logout", url.Values{}) }, 2},
+		{"sign-in (/login and /getAToken)", func() { testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID) }, 2},
+		{"GET / signed in", func() { testenv.Do(t, c, "GET", app.URL+"/", nil) }, 1},
+		{"GET /graphcall, token from cache", func() { testenv.Do(t, c, "GET", app.URL+"/graphcall", nil) }, 2},
+		{"POST /logout", func() { testenv.Do(t, c, "POST", app.URL+"/logout", url.Values{}) }, 2},
 	}
 	for _, s := range steps {
 		s.run()

@@ -84,13 +84,13 @@ func TestDevScript(t *testing.T) {
 	case <-time.After(3 * time.Minute):
 		t.Fatal("scripts/dev did not print its URL within 3 minutes")
 	}
-	c := newClient(t)
-	r := do(t, c, "GET", fmt.Sprintf("http://localhost:%d/login", ports["PORT"]), nil)
+	c := testenv.NewBrowser(t)
+	r := testenv.Do(t, c, "GET", fmt.Sprintf("http://localhost:%d/login", ports["PORT"]), nil)
 	wantAuthorize := fmt.Sprintf("http://localhost:%d/contoso.onmicrosoft.com/b2c_1_signupsignin1/oauth2/v2.0/authorize?", ports["EMULATOR_BROWSER_PORT"])
 	if r.Status != http.StatusFound || !strings.HasPrefix(r.Location, wantAuthorize) {
 		t.Fatalf("/login: %d %q", r.Status, r.Location)
 	}
-	if page := do(t, c, "GET", r.Location, nil); page.Status != 200 || !strings.Contains(page.Body, "Alice Example") {
+	if page := testenv.Do(t, c, "GET", r.Location, nil); page.Status != 200 || !strings.Contains(page.Body, "Alice Example") {
 		t.Fatalf("emulator sign-in page: %d", page.Status)
 	}
 }
@@ -106,14 +106,14 @@ func TestDevScriptExternalID(t *testing.T) {
 	case <-time.After(3 * time.Minute):
 		t.Fatal("scripts/dev --external-id did not print its URL within 3 minutes")
 	}
-	c := newClient(t)
-	r := do(t, c, "GET", fmt.Sprintf("http://localhost:%d/login", ports["PORT"]), nil)
+	c := testenv.NewBrowser(t)
+	r := testenv.Do(t, c, "GET", fmt.Sprintf("http://localhost:%d/login", ports["PORT"]), nil)
 	// No user flow in the path: the tenant ID.
 	wantAuthorize := fmt.Sprintf("http://localhost:%d/00000000-0000-0000-0000-000000000b2c/oauth2/v2.0/authorize?", ports["EMULATOR_BROWSER_PORT"])
 	if r.Status != http.StatusFound || !strings.HasPrefix(r.Location, wantAuthorize) {
 		t.Fatalf("/login: %d %q, want %s…", r.Status, r.Location, wantAuthorize)
 	}
-	if page := do(t, c, "GET", r.Location, nil); page.Status != 200 || !strings.Contains(page.Body, "Alice Example") {
+	if page := testenv.Do(t, c, "GET", r.Location, nil); page.Status != 200 || !strings.Contains(page.Body, "Alice Example") {
 		t.Fatalf("emulator sign-in page: %d", page.Status)
 	}
 }

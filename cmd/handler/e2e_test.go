@@ -126,7 +126,7 @@ func browserSignInAndOut(t *testing.T, mode tenantMode) {
 	if loc := location(t, ctx); loc != app.URL+"/" {
 		t.Fatalf("after logout at %q, want %q", loc, app.URL+"/")
 	}
-	if n := rows(t, app.Table); n["session"] != 0 || n["tokencache"] != 0 {
+	if n := testenv.Rows(t, app.Table); n["session"] != 0 || n["tokencache"] != 0 {
 		t.Fatalf("rows after logout: %v", n)
 	}
 	sawLogout := false
@@ -149,9 +149,9 @@ func TestBrowserRejectsForeignCallback(t *testing.T) {
 
 func browserRejectsForeignCallback(t *testing.T, mode tenantMode) {
 	app := startApp(t, appOptions{externalID: mode.externalID})
-	attacker := newClient(t)
-	action, tx := startSignIn(t, attacker, app.URL+"/login")
-	cb := emulatorAnswer(t, attacker, action, tx, url.Values{"action": {"user"}, "user": {bob.ObjectID}})
+	attacker := testenv.NewBrowser(t)
+	action, tx := testenv.StartSignIn(t, attacker, app.URL+"/login")
+	cb := testenv.EmulatorAnswer(t, attacker, action, tx, url.Values{"action": {"user"}, "user": {bob.ObjectID}})
 
 	victim := testenv.Browser(t)
 	defer screenshot(t, victim, "foreign-callback")
@@ -247,7 +247,7 @@ func TestBrowserUserFlows(t *testing.T) {
 	if got := text(t, ctx, "sign-in-button"); got != "Sign in" {
 		t.Fatalf("after cancel: %q", got)
 	}
-	if n := rows(t, app.Table); n["session"] != 0 || n["tokencache"] != 0 {
+	if n := testenv.Rows(t, app.Table); n["session"] != 0 || n["tokencache"] != 0 {
 		t.Fatalf("rows at the end: %v", n)
 	}
 }

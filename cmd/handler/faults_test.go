@@ -77,9 +77,9 @@ func TestScaleOut(t *testing.T) {
 	app := &testApp{URL: front.URL, Emu: emu, Table: table}
 
 	// A sign-in started on one process completes on the other.
-	c := newClient(t)
+	c := testenv.NewBrowser(t)
 	signingIn := time.Now() // the tokens are issued after this
-	if got := signIn(t, app, c, app.URL+"/login", alice); got != "/" && got != app.URL+"/" {
+	if got := testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID).Location; got != "/" && got != app.URL+"/" {
 		t.Fatalf("after sign-in: Location %q, want /", got)
 	}
 	signedIn := time.Now() // and before this
@@ -92,7 +92,7 @@ func TestScaleOut(t *testing.T) {
 	// The session and its token cache serve both processes.
 	mark := front.mark()
 	for range 2 {
-		if home := do(t, c, "GET", app.URL+"/", nil); home.Status != 200 || !strings.Contains(html.UnescapeString(home.Body), "Welcome, Alice Example") {
+		if home := testenv.Do(t, c, "GET", app.URL+"/", nil); home.Status != 200 || !strings.Contains(html.UnescapeString(home.Body), "Welcome, Alice Example") {
 			t.Fatalf("signed-in home: %d\n%s", home.Status, home.Body)
 		}
 		if r := graphcall(t, app, c); r.Status != 200 {
@@ -135,12 +135,12 @@ func TestScaleOut(t *testing.T) {
 	failures := make(chan string, 2*others)
 	for i := range others {
 		wg.Go(func() {
-			oc := newClient(t)
-			if _, err := trySignIn(oc, app.URL, bob); err != nil {
+			oc := testenv.NewBrowser(t)
+			if _, err := testenv.TrySignIn(oc, app.URL+"/login", bob.ObjectID); err != nil {
 				failures <- fmt.Sprintf("sign-in %d: %v", i, err)
 				return
 			}
-			r, err := tryDo(oc, "POST", app.URL+"/logout", url.Values{})
+			r, err := testenv.TryDo(oc, "POST", app.URL+"/logout", url.Values{})
 			if err != nil || r.Status != http.StatusSeeOther {
 				failures <- fmt.Sprintf("sign-out %d: %d %v", i, r.Status, err)
 			}
@@ -157,10 +157,10 @@ func TestScaleOut(t *testing.T) {
 	before := tokenCalls(app)["refresh_token"]
 	mark = front.mark()
 	racing := time.Now()
-	statuses := make(chan response, 20)
+	statuses := make(chan testenv.Response, 20)
 	for range 20 {
 		wg.Go(func() {
-			r, err := tryDo(c, "GET", app.URL+"/graphcall", nil)
+			r, err := testenv.TryDo(c, "GET", app.URL+"/graphcall", nil)
 			if err != nil {
 				r.Body = err.Error()
 			}
@@ -196,7 +196,7 @@ func TestScaleOut(t *testing.T) {
 	// Exactly one session with its cache, and the mark of every sign-in's
 	// state; the visitors who signed out left nothing else.
 	want := map[string]int{"session": 1, "tokencache": 1, "used": 1 + others}
-	if got := rows(t, table); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := testenv.Rows(t, table); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rows %v, want %v", got, want)
 	}
 }
@@ -223,7 +223,7 @@ func TestStorageRestart(t *testing.T) {
 	for _, v := range visitors {
 		wg.Go(func() { v.load(app.URL, []string{"/", "/private", "/graphcall"}, reqs, stopLoad) })
 	}
-	anon := &visitor{c: newClient(t)}
+	anon := &visitor{c: testenv.NewBrowser(t)}
 	wg.Go(func() { anon.load(app.URL, []string{"/", "/anonymous", "/healthz"}, reqs, stopLoad) })
 	stopAll := sync.OnceFunc(func() { close(stopLoad); wg.Wait() })
 	t.Cleanup(stopAll)
@@ -246,7 +246,7 @@ func TestStorageRestart(t *testing.T) {
 	// Every session created before the stop works, with its token cache.
 	lost := 0
 	for _, v := range append(visitors, late...) {
-		home := do(t, v.c, "GET", app.URL+"/", nil)
+		home := testenv.Do(t, v.c, "GET", app.URL+"/", nil)
 		api := graphcall(t, app, v.c)
 		if !strings.Contains(html.UnescapeString(home.Body), "Welcome, "+v.user.Name) || api.Status != 200 {
 			lost++
@@ -299,8 +299,8 @@ func TestB2CSlowOrDown(t *testing.T) {
 	if app.Emu.TLSHost() != "localhost:"+proxy.Port() {
 		t.Fatalf("the emulator advertises %s, not the proxy's port %s", app.Emu.TLSHost(), proxy.Port())
 	}
-	c := newClient(t)
-	signIn(t, app, c, app.URL+"/login", alice)
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
 	if proxy.Accepted() == 0 {
 		t.Fatal("the handler reached B2C around the proxy")
 	}
@@ -310,7 +310,7 @@ func TestB2CSlowOrDown(t *testing.T) {
 		proxy.SetMode(testenv.Delay, 500*time.Millisecond)
 		defer proxy.SetMode(testenv.Pass, 0)
 		start := time.Now()
-		signIn(t, app, newClient(t), app.URL+"/login", bob)
+		testenv.SignIn(t, testenv.NewBrowser(t), app.URL+"/login", bob.ObjectID)
 		sessions++
 		took := time.Since(start)
 		t.Logf("sign-in with B2C answering 500 ms late: %v", took.Round(time.Millisecond))
@@ -325,7 +325,7 @@ func TestB2CSlowOrDown(t *testing.T) {
 	signedInPages := func(t *testing.T, during string) {
 		for _, path := range []string{"/", "/private", "/graphcall", "/anonymous", "/healthz", "/readyz"} {
 			start := time.Now()
-			r, err := tryDo(c, "GET", app.URL+path, nil)
+			r, err := testenv.TryDo(c, "GET", app.URL+path, nil)
 			took := time.Since(start)
 			switch {
 			case err != nil:
@@ -354,17 +354,17 @@ func TestB2CSlowOrDown(t *testing.T) {
 			defer coldProxy.SetMode(testenv.Pass, 0)
 			// Starting a sign-in needs no call to B2C once its discovery
 			// document is cached.
-			nc := newClient(t)
-			action, tx := startSignIn(t, nc, app.URL+"/login")
-			cb := emulatorAnswer(t, nc, action, tx, url.Values{"action": {"user"}, "user": {bob.ObjectID}})
+			nc := testenv.NewBrowser(t)
+			action, tx := testenv.StartSignIn(t, nc, app.URL+"/login")
+			cb := testenv.EmulatorAnswer(t, nc, action, tx, url.Values{"action": {"user"}, "user": {bob.ObjectID}})
 
 			// Each request that needs B2C, at once; a client that waits
 			// past the bound shows a request the bound did not hold.
-			bounded := newClient(t)
+			bounded := testenv.NewBrowser(t)
 			bounded.Timeout = b2cTimeout + grace
 			type result struct {
 				name string
-				r    response
+				r    testenv.Response
 				err  error
 				took time.Duration
 			}
@@ -376,7 +376,7 @@ func TestB2CSlowOrDown(t *testing.T) {
 				}
 				go func() {
 					start := time.Now()
-					r, err := tryDo(c, "GET", u, nil)
+					r, err := testenv.TryDo(c, "GET", u, nil)
 					results <- result{name, r, err, time.Since(start)}
 				}()
 			}
@@ -404,14 +404,14 @@ func TestB2CSlowOrDown(t *testing.T) {
 	}
 
 	t.Run("back", func(t *testing.T) {
-		signIn(t, app, newClient(t), app.URL+"/login", bob)
+		testenv.SignIn(t, testenv.NewBrowser(t), app.URL+"/login", bob.ObjectID)
 		sessions++
 		signedInPages(t, "back")
 	})
 
 	// The failed callbacks stored no session; every callback marked its
 	// state used.
-	if n := rows(t, app.Table); n["session"] != sessions || n["tokencache"] != sessions || n["used"] != sessions+2 {
+	if n := testenv.Rows(t, app.Table); n["session"] != sessions || n["tokencache"] != sessions || n["used"] != sessions+2 {
 		t.Errorf("rows %v, want %d sessions with their caches and %d used marks", n, sessions, sessions+2)
 	}
 }
@@ -446,15 +446,15 @@ func TestClockSkew(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			skew.Store(int64(tc.skew))
-			c := newClient(t)
-			action, tx := startSignIn(t, c, app.URL+"/login")
-			cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
-			r := do(t, c, "GET", cb, nil)
+			c := testenv.NewBrowser(t)
+			action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
+			cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
+			r := testenv.Do(t, c, "GET", cb, nil)
 			if tc.fails == nil {
 				if r.Status != http.StatusSeeOther {
 					t.Fatalf("callback with B2C's clock %v off: %d\n%s", tc.skew, r.Status, r.Body)
 				}
-				if home := do(t, c, "GET", app.URL+"/", nil); !strings.Contains(html.UnescapeString(home.Body), "Welcome, Alice Example") {
+				if home := testenv.Do(t, c, "GET", app.URL+"/", nil); !strings.Contains(html.UnescapeString(home.Body), "Welcome, Alice Example") {
 					t.Fatalf("home after sign-in with B2C's clock %v off:\n%s", tc.skew, home.Body)
 				}
 				return
@@ -486,64 +486,11 @@ func b2cBehindProxy(t testing.TB) (*testenv.FaultProxy, func(*emulator.Config)) 
 	return proxy, func(c *emulator.Config) { c.TLSAddr = proxy.Target() }
 }
 
-// trySignIn is signIn for goroutines: the error instead of t.Fatal.
-func trySignIn(c *http.Client, base string, user emulator.User) (string, error) {
-	r, err := tryDo(c, "GET", base+"/login", nil)
-	if err != nil || r.Status != http.StatusFound {
-		return "", fmt.Errorf("GET /login: %d %v", r.Status, err)
-	}
-	page, err := tryDo(c, "GET", r.Location, nil)
-	a, x := formAction.FindStringSubmatch(page.Body), txField.FindStringSubmatch(page.Body)
-	if err != nil || a == nil || x == nil {
-		return "", fmt.Errorf("authorize page: %d %v", page.Status, err)
-	}
-	au, _ := url.Parse(r.Location)
-	act, err := au.Parse(html.UnescapeString(a[1]))
-	if err != nil {
-		return "", err
-	}
-	ans, err := tryDo(c, "POST", act.String(), url.Values{"tx": {x[1]}, "action": {"user"}, "user": {user.ObjectID}})
-	if err != nil || ans.Status != http.StatusFound && ans.Status != http.StatusSeeOther {
-		return "", fmt.Errorf("emulator answer: %d %v", ans.Status, err)
-	}
-	cb, err := tryDo(c, "GET", ans.Location, nil)
-	if err != nil || cb.Status != http.StatusSeeOther {
-		return "", fmt.Errorf("callback: %d %v\n%.400s", cb.Status, err, cb.Body)
-	}
-	return cb.Location, nil
-}
-
 // withJar is c with the cookies of jar.
 func withJar(c *http.Client, jar http.CookieJar) *http.Client {
 	cc := *c
 	cc.Jar = jar
 	return &cc
-}
-
-// tryDo is do for goroutines: the error instead of t.Fatal.
-func tryDo(c *http.Client, method, u string, form url.Values) (response, error) {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		return response{}, err
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	loc := resp.Header.Get("Location")
-	if l, lerr := resp.Request.URL.Parse(loc); loc != "" && lerr == nil {
-		loc = l.String()
-	}
-	return response{Status: resp.StatusCode, Location: loc, Body: string(b)}, err
 }
 
 // A visitor is a browser with a session of its own.
@@ -554,8 +501,8 @@ type visitor struct {
 
 func newVisitor(t *testing.T, app *testApp, user emulator.User) *visitor {
 	t.Helper()
-	v := &visitor{c: newClient(t), user: user}
-	signIn(t, app, v.c, app.URL+"/login", user)
+	v := &visitor{c: testenv.NewBrowser(t), user: user}
+	testenv.SignIn(t, v.c, app.URL+"/login", user.ObjectID)
 	return v
 }
 
@@ -586,7 +533,7 @@ func (v *visitor) load(base string, paths []string, reqs *requestLog, stop <-cha
 	}
 }
 
-// clearsSession reports whether a response deletes the session cookie: the
+// clearsSession reports whether a testenv.Response deletes the session cookie: the
 // visitor is signed out.
 func clearsSession(h http.Header) bool {
 	for _, line := range h.Values("Set-Cookie") {
@@ -600,7 +547,7 @@ func clearsSession(h http.Header) bool {
 type pageRequest struct {
 	Path       string
 	Start, End time.Time
-	Status     int // 0: no response
+	Status     int // 0: no testenv.Response
 	Body       string
 	RetryAfter string
 	// Cookie: the visitor has a session; SignedOut: the answer signed
@@ -817,7 +764,7 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 type handlerProcess struct {
 	URL string // its own origin, http://localhost:PORT
 	Pid int
-	Log *syncBuffer
+	Log *testenv.Log
 
 	cmd  *exec.Cmd
 	done chan error
@@ -832,7 +779,7 @@ type handlerProcess struct {
 func startHandlerBinary(t *testing.T, bin string, emu *emulator.Server, env map[string]string) *handlerProcess {
 	t.Helper()
 	port := testenv.FreePort(t)
-	p := &handlerProcess{URL: fmt.Sprintf("http://localhost:%d", port), Log: &syncBuffer{}, done: make(chan error, 1)}
+	p := &handlerProcess{URL: fmt.Sprintf("http://localhost:%d", port), Log: &testenv.Log{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin)
 	for k, v := range env {
 		p.cmd.Env = append(p.cmd.Env, k+"="+v)

@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 // tokenCalls counts the emulator's token-endpoint calls by grant type.
@@ -27,15 +28,15 @@ func tokenCalls(app *testApp) map[string]int {
 	return n
 }
 
-func graphcall(t *testing.T, app *testApp, c *http.Client) response {
+func graphcall(t *testing.T, app *testApp, c *http.Client) testenv.Response {
 	t.Helper()
-	return do(t, c, "GET", app.URL+"/graphcall", nil)
+	return testenv.Do(t, c, "GET", app.URL+"/graphcall", nil)
 }
 
 func TestGraphcallUsesCachedToken(t *testing.T) {
 	app := startApp(t, appOptions{})
-	c := newClient(t)
-	signIn(t, app, c, app.URL+"/login", alice)
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
 	app.Emu.ResetRequests()
 	for range 3 {
 		r := graphcall(t, app, c)
@@ -61,9 +62,9 @@ func waitPastRefreshWindow(issued time.Time) {
 // with a stale one would fail.
 func TestGraphcallRefreshes(t *testing.T) {
 	app := startApp(t, appOptions{accessTokenLifetime: shortLifetime, reuseDetection: true})
-	c := newClient(t)
+	c := testenv.NewBrowser(t)
 	issued := time.Now()
-	signIn(t, app, c, app.URL+"/login", alice)
+	testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
 	app.Emu.ResetRequests()
 	if r := graphcall(t, app, c); r.Status != 200 {
 		t.Fatalf("first /graphcall: %d", r.Status)
@@ -87,9 +88,9 @@ func TestGraphcallRefreshes(t *testing.T) {
 // and no lost update of the token cache.
 func TestConcurrentRefresh(t *testing.T) {
 	app := startApp(t, appOptions{accessTokenLifetime: shortLifetime})
-	c := newClient(t)
+	c := testenv.NewBrowser(t)
 	signedIn := time.Now()
-	signIn(t, app, c, app.URL+"/login", alice)
+	testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
 	waitPastRefreshWindow(signedIn)
 	var wg sync.WaitGroup
 	statuses := make(chan int, 6)
@@ -115,14 +116,14 @@ func TestConcurrentRefresh(t *testing.T) {
 // one trip through sign-in, back to /graphcall, no loop.
 func TestMissingTokenCache(t *testing.T) {
 	app := startApp(t, appOptions{})
-	c := newClient(t)
-	signIn(t, app, c, app.URL+"/login", alice)
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
 	deleteRows(t, app, "tokencache")
 	r := graphcall(t, app, c)
 	if r.Status != http.StatusFound || !strings.HasPrefix(r.Location, app.Emu.BrowserURL()) {
 		t.Fatalf("/graphcall without a cache: %d %q, want a redirect to sign-in", r.Status, r.Location)
 	}
-	back := signIn(t, app, c, app.URL+"/graphcall", alice)
+	back := testenv.SignIn(t, c, app.URL+"/graphcall", alice.ObjectID).Location
 	if !strings.HasSuffix(back, "/graphcall") {
 		t.Fatalf("after sign-in went to %q", back)
 	}
@@ -154,37 +155,37 @@ func deleteRows(t *testing.T, app *testApp, rowKey string) {
 
 func TestAPIFailureKeepsSession(t *testing.T) {
 	app := startApp(t, appOptions{})
-	c := newClient(t)
-	signIn(t, app, c, app.URL+"/login", alice)
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
 	app.Emu.Close() // the API stand-in goes down with it
 	r := graphcall(t, app, c)
 	if r.Status != http.StatusBadGateway || !strings.Contains(r.Body, "API call failed") {
 		t.Fatalf("/graphcall with the API down: %d\n%s", r.Status, r.Body)
 	}
-	if h := do(t, c, "GET", app.URL+"/", nil); !strings.Contains(h.Body, "Welcome, Alice Example") {
+	if h := testenv.Do(t, c, "GET", app.URL+"/", nil); !strings.Contains(h.Body, "Welcome, Alice Example") {
 		t.Fatal("the session was lost")
 	}
 }
 
 func TestEditProfile(t *testing.T) {
 	app := startApp(t, appOptions{})
-	c := newClient(t)
-	signIn(t, app, c, app.URL+"/login", alice)
-	action, tx := startSignIn(t, c, app.URL+"/editProfile")
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
+	action, tx := testenv.StartSignIn(t, c, app.URL+"/editProfile")
 	// No SSO in the emulator: the user proves who they are, then edits.
-	page := do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {alice.ObjectID}})
+	page := testenv.Do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {alice.ObjectID}})
 	if page.Status != 200 || !strings.Contains(page.Body, `id="given-name"`) {
 		t.Fatalf("profile form: %d\n%s", page.Status, page.Body)
 	}
-	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Alice Renamed"}, "given-name": {"Alice"}, "family-name": {"Renamed"}})
-	if r := do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
+	cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Alice Renamed"}, "given-name": {"Alice"}, "family-name": {"Renamed"}})
+	if r := testenv.Do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
 		t.Fatalf("profile callback: %d\n%s", r.Status, r.Body)
 	}
-	home := html.UnescapeString(do(t, c, "GET", app.URL+"/", nil).Body)
+	home := html.UnescapeString(testenv.Do(t, c, "GET", app.URL+"/", nil).Body)
 	if !strings.Contains(home, "Welcome, Alice Renamed") || !strings.Contains(home, `"tfp": "B2C_1_profileediting1"`) {
 		t.Fatalf("home after the edit:\n%s", home)
 	}
-	if n := rows(t, app.Table); n["session"] != 1 {
+	if n := testenv.Rows(t, app.Table); n["session"] != 1 {
 		t.Fatalf("rows: %v", n)
 	}
 	if r := graphcall(t, app, c); r.Status != 200 {
@@ -194,26 +195,23 @@ func TestEditProfile(t *testing.T) {
 
 func TestForgotPassword(t *testing.T) {
 	app := startApp(t, appOptions{})
-	c := newClient(t)
-	action, tx := startSignIn(t, c, app.URL+"/login?next=/private")
-	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"forgot"}})
+	c := testenv.NewBrowser(t)
+	action, tx := testenv.StartSignIn(t, c, app.URL+"/login?next=/private")
+	cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"forgot"}})
 	// AADB2C90118 at the callback starts the reset user flow at once.
-	r := do(t, c, "GET", cb, nil)
+	r := testenv.Do(t, c, "GET", cb, nil)
 	if r.Status != http.StatusFound || !strings.Contains(strings.ToLower(r.Location), "/b2c_1_passwordreset1/oauth2/v2.0/authorize") {
 		t.Fatalf("forgot password: %d %q", r.Status, r.Location)
 	}
-	page := do(t, c, "GET", r.Location, nil)
-	action, tx = formAction.FindStringSubmatch(page.Body)[1], txField.FindStringSubmatch(page.Body)[1]
-	au, _ := url.Parse(r.Location)
-	a, _ := au.Parse(html.UnescapeString(action))
-	cb = emulatorAnswer(t, c, a.String(), tx, url.Values{"action": {"reset"}, "user": {alice.ObjectID}, "new-password": {"N3w-passw0rd"}})
-	r = do(t, c, "GET", cb, nil)
+	action, tx = testenv.EmulatorForm(t, c, r.Location)
+	cb = testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"reset"}, "user": {alice.ObjectID}, "new-password": {"N3w-passw0rd"}})
+	r = testenv.Do(t, c, "GET", cb, nil)
 	if r.Status != http.StatusSeeOther || !strings.HasSuffix(r.Location, "/private") {
 		t.Fatalf("reset callback: %d %q", r.Status, r.Location)
 	}
 	// Documented: the reset flow signs the user in, and its account serves
 	// the API.
-	home := html.UnescapeString(do(t, c, "GET", app.URL+"/", nil).Body)
+	home := html.UnescapeString(testenv.Do(t, c, "GET", app.URL+"/", nil).Body)
 	if !strings.Contains(home, "Welcome, Alice Example") || !strings.Contains(home, `"tfp": "B2C_1_passwordreset1"`) {
 		t.Fatalf("home after reset:\n%s", home)
 	}
@@ -224,10 +222,10 @@ func TestForgotPassword(t *testing.T) {
 
 func TestForgotPasswordWithoutResetFlow(t *testing.T) {
 	app := startApp(t, appOptions{noResetPolicy: true})
-	c := newClient(t)
-	action, tx := startSignIn(t, c, app.URL+"/login")
-	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"forgot"}})
-	r := do(t, c, "GET", cb, nil)
+	c := testenv.NewBrowser(t)
+	action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
+	cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"forgot"}})
+	r := testenv.Do(t, c, "GET", cb, nil)
 	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "AADB2C90118") {
 		t.Fatalf("forgot password with no reset flow: %d\n%s", r.Status, r.Body)
 	}
@@ -237,14 +235,14 @@ func TestForgotPasswordWithoutResetFlow(t *testing.T) {
 // never sends AADB2C90118.
 func TestEmbeddedPasswordReset(t *testing.T) {
 	app := startApp(t, appOptions{susiKind: emulator.SignUpSignInWithReset})
-	c := newClient(t)
-	action, tx := startSignIn(t, c, app.URL+"/login")
-	page := do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"forgot"}})
+	c := testenv.NewBrowser(t)
+	action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
+	page := testenv.Do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"forgot"}})
 	if page.Status != 200 || !strings.Contains(page.Body, `id="reset-`+alice.ObjectID+`"`) {
 		t.Fatalf("embedded reset page: %d\n%s", page.Status, page.Body)
 	}
-	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"reset"}, "user": {alice.ObjectID}})
-	if r := do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
+	cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"reset"}, "user": {alice.ObjectID}})
+	if r := testenv.Do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
 		t.Fatalf("callback: %d\n%s", r.Status, r.Body)
 	}
 	if r := graphcall(t, app, c); r.Status != 200 {
@@ -254,8 +252,8 @@ func TestEmbeddedPasswordReset(t *testing.T) {
 
 func TestEditProfileSignedOut(t *testing.T) {
 	app := startApp(t, appOptions{})
-	c := newClient(t)
-	r := do(t, c, "GET", app.URL+"/editProfile", nil)
+	c := testenv.NewBrowser(t)
+	r := testenv.Do(t, c, "GET", app.URL+"/editProfile", nil)
 	if r.Status != http.StatusFound || r.Location != app.URL+"/login?next=%2FeditProfile" {
 		t.Fatalf("signed-out /editProfile: %d %q", r.Status, r.Location)
 	}
@@ -265,16 +263,14 @@ func TestEditProfileSignedOut(t *testing.T) {
 // switched in another tab) changes nothing.
 func TestEditProfileAsAnotherUser(t *testing.T) {
 	app := startApp(t, appOptions{})
-	c := newClient(t)
-	signIn(t, app, c, app.URL+"/login", alice)
-	action, tx := startSignIn(t, c, app.URL+"/editProfile")
-	do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {bob.ObjectID}})
-	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Bob Renamed"}})
-	r := do(t, c, "GET", cb, nil)
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
+	cb := testenv.EmulatorProfileEdit(t, c, app.URL+"/editProfile", bob.ObjectID, url.Values{"action": {"profile"}, "name": {"Bob Renamed"}})
+	r := testenv.Do(t, c, "GET", cb, nil)
 	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "another user") {
 		t.Fatalf("profile edit as Bob in Alice's session: %d\n%s", r.Status, r.Body)
 	}
-	if home := do(t, c, "GET", app.URL+"/", nil); !strings.Contains(home.Body, "Welcome, Alice Example") {
+	if home := testenv.Do(t, c, "GET", app.URL+"/", nil); !strings.Contains(home.Body, "Welcome, Alice Example") {
 		t.Fatal("Alice's session changed")
 	}
 }
@@ -283,11 +279,11 @@ func TestEditProfileAsAnotherUser(t *testing.T) {
 // so instead of sending the browser round sign-in for ever.
 func TestNoSignInLoop(t *testing.T) {
 	app := startApp(t, appOptions{accessTokenLifetime: shortLifetime})
-	c := newClient(t)
-	action, tx := startSignIn(t, c, app.URL+"/login")
+	c := testenv.NewBrowser(t)
+	action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
 	issued := time.Now()
-	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
-	if r := do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
+	cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
+	if r := testenv.Do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
 		t.Fatalf("callback: %d", r.Status)
 	}
 	// Redeeming the code a second time makes the emulator revoke the refresh
@@ -296,7 +292,7 @@ func TestNoSignInLoop(t *testing.T) {
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "client_id": {testClientID},
 		"client_secret": {testSecret}, "redirect_uri": {app.URL + "/getAToken"}, "code_verifier": {"x"}}
 	tokenURL := app.Emu.Authority(susi) + "/oauth2/v2.0/token"
-	tlsClient := emulatorClient(t, app)
+	tlsClient := testenv.TrustingClient(t, app.Emu.CACertPEM())
 	if resp, err := tlsClient.PostForm(tokenURL, form); err != nil {
 		t.Fatal(err)
 	} else {
@@ -313,13 +309,13 @@ func TestNoSignInLoop(t *testing.T) {
 // the page.
 func TestSignUp(t *testing.T) {
 	app := startApp(t, appOptions{})
-	c := newClient(t)
-	action, tx := startSignIn(t, c, app.URL+"/login")
-	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"signup"}, "signup-name": {"Carol New"}, "signup-email": {"carol@example.com"}})
-	if r := do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
+	c := testenv.NewBrowser(t)
+	action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
+	cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"signup"}, "signup-name": {"Carol New"}, "signup-email": {"carol@example.com"}})
+	if r := testenv.Do(t, c, "GET", cb, nil); r.Status != http.StatusSeeOther {
 		t.Fatalf("callback: %d\n%s", r.Status, r.Body)
 	}
-	home := html.UnescapeString(do(t, c, "GET", app.URL+"/", nil).Body)
+	home := html.UnescapeString(testenv.Do(t, c, "GET", app.URL+"/", nil).Body)
 	if !strings.Contains(home, "Welcome, Carol New") || !strings.Contains(home, `"newUser": true`) {
 		t.Fatalf("home after sign-up:\n%s", home)
 	}

@@ -58,7 +58,7 @@ func loopback(t *testing.T, app *testApp) string {
 	return "127.0.0.1:" + u.Port()
 }
 
-// The host polls GET / on the handler's port and takes any response as
+// The host polls GET / on the handler's port and takes any testenv.Response as
 // ready; it must come before the table or B2C answer, or a cold start
 // waits on them (and fails when they are down).
 func TestReadinessBeforeDependencies(t *testing.T) {
@@ -78,7 +78,7 @@ func TestReadinessBeforeDependencies(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	start := time.Now()
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &syncBuffer{}) }()
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &testenv.Log{}) }()
 	home := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	waitReady(t, home, done)
 	ready := time.Since(start)
@@ -105,7 +105,7 @@ func TestReadinessBeforeDependencies(t *testing.T) {
 // (ProcessHttpInAndOutInvocationRequest): to the handler's loopback port
 // with the original method, path, Host header, other headers and body, the
 // query rebuilt from its parsed values, and the host's own headers added.
-// It records every response of the app; the emulator's pages pass through.
+// It records every testenv.Response of the app; the emulator's pages pass through.
 type appTransport struct {
 	public  string // host:port of the app's public origin
 	handler string // the handler's loopback address; "" sends directly
@@ -176,7 +176,7 @@ func reencodeQuery(raw string) string {
 	return strings.Join(pairs, "&")
 }
 
-// A hop is one response of the app with what differs between two runs by
+// A hop is one testenv.Response of the app with what differs between two runs by
 // design masked: random state, nonce and PKCE values, cookie values and
 // dates.
 type hop struct {
@@ -226,17 +226,17 @@ func newHop(req *http.Request, resp *http.Response, body []byte) hop {
 func browse(t *testing.T, app *testApp, c *http.Client) {
 	t.Helper()
 	for _, p := range []string{"/", "/anonymous", "/healthz", "/no/such/page?x=1"} {
-		do(t, c, "GET", app.URL+p, nil)
+		testenv.Do(t, c, "GET", app.URL+p, nil)
 	}
 	// The index function's catch-all forwards anyone's POST /sweep: only
 	// the host's own timer invocation may sweep.
-	if r := do(t, c, "POST", app.URL+"/sweep", url.Values{}); r.Status != http.StatusNotFound {
+	if r := testenv.Do(t, c, "POST", app.URL+"/sweep", url.Values{}); r.Status != http.StatusNotFound {
 		t.Errorf("POST /sweep from outside: %d, want 404", r.Status)
 	}
-	r := do(t, c, "GET", app.URL+"/private?tab=2", nil)
-	signIn(t, app, c, r.Location, alice)
+	r := testenv.Do(t, c, "GET", app.URL+"/private?tab=2", nil)
+	testenv.SignIn(t, c, r.Location, alice.ObjectID)
 	for _, p := range []string{"/private?tab=2", "/editProfile", "/logout"} {
-		do(t, c, "GET", app.URL+p, nil)
+		testenv.Do(t, c, "GET", app.URL+p, nil)
 	}
 	// A browser's sign-out without Sec-Fetch-Site: the cross-origin check
 	// compares Origin with the Host header, which the host passes on.
@@ -253,10 +253,10 @@ func browse(t *testing.T, app *testApp, c *http.Client) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("POST /logout: %d, want 303", resp.StatusCode)
 	}
-	do(t, c, "GET", app.URL+"/", nil)
+	testenv.Do(t, c, "GET", app.URL+"/", nil)
 }
 
-// A request forwarded exactly as the host sends it gets the response a
+// A request forwarded exactly as the host sends it gets the testenv.Response a
 // direct one gets, redirects and cookies included, and its log line
 // carries the host's invocation ID.
 func TestForwardedRequestsMatchDirect(t *testing.T) {
@@ -265,7 +265,7 @@ func TestForwardedRequestsMatchDirect(t *testing.T) {
 	direct := &appTransport{public: public}
 	forwarded := &appTransport{public: public, handler: loopback(t, app), sent: map[string]string{}}
 	for _, tr := range []*appTransport{direct, forwarded} {
-		c := newClient(t)
+		c := testenv.NewBrowser(t)
 		c.Transport = tr
 		browse(t, app, c)
 	}
@@ -280,7 +280,7 @@ func TestForwardedRequestsMatchDirect(t *testing.T) {
 	t.Logf("%d responses compared", len(direct.hops))
 
 	logged := map[string]string{} // invocation ID → path
-	for _, line := range logLines(t, app.Log) {
+	for _, line := range app.Log.Lines(t) {
 		if line["msg"] == "request" && line["invocationId"] != nil {
 			logged[line["invocationId"].(string)] = line["path"].(string)
 		}
@@ -288,19 +288,6 @@ func TestForwardedRequestsMatchDirect(t *testing.T) {
 	if !maps.Equal(logged, forwarded.sent) {
 		t.Errorf("request log lines by invocation ID:\n got %v\nwant %v", logged, forwarded.sent)
 	}
-}
-
-func logLines(t *testing.T, log *syncBuffer) []map[string]any {
-	t.Helper()
-	var lines []map[string]any
-	for l := range strings.Lines(log.String()) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q", l)
-		}
-		lines = append(lines, m)
-	}
-	return lines
 }
 
 // timerPayload is what the host POSTs for a timer trigger, with the
@@ -321,15 +308,8 @@ func invokeTimer(t *testing.T, handler, invocationID, body string) (status int, 
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	addHostHeaders(req.Header, invocationID)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := testenv.Send(t, http.DefaultClient, req)
+	b := []byte(resp.Body)
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
@@ -349,7 +329,7 @@ func invokeTimer(t *testing.T, handler, invocationID, body string) (status int, 
 	if err := json.Unmarshal(fields["ReturnValue"], &removed); err != nil {
 		t.Errorf("ReturnValue = %s, want a number: %v", fields["ReturnValue"], err)
 	}
-	return resp.StatusCode, logs, removed
+	return resp.Status, logs, removed
 }
 
 // seed stores n times what a sign-in leaves behind, a session with its
@@ -402,14 +382,14 @@ func TestTimerInvocation(t *testing.T) {
 			if want := 3 * c.expired; status != http.StatusOK || removed != want {
 				t.Errorf("status %d, removed %d; want 200, %d", status, removed, want)
 			}
-			if got, want := rows(t, app.Table), map[string]int{"session": live, "tokencache": live, "used": live}; !maps.Equal(got, want) {
+			if got, want := testenv.Rows(t, app.Table), map[string]int{"session": live, "tokencache": live, "used": live}; !maps.Equal(got, want) {
 				t.Errorf("rows left %v, want the live ones %v", got, want)
 			}
-			i := slices.IndexFunc(logLines(t, app.Log), func(l map[string]any) bool { return l["msg"] == "swept" && l["invocationId"] == id })
+			i := slices.IndexFunc(app.Log.Lines(t), func(l map[string]any) bool { return l["msg"] == "swept" && l["invocationId"] == id })
 			if i < 0 {
 				t.Fatalf("no \"swept\" log line with invocationId %q", id)
 			}
-			if line := logLines(t, app.Log)[i]; line["pastDue"] != c.pastDue || line["removed"] != float64(3*c.expired) {
+			if line := app.Log.Lines(t)[i]; line["pastDue"] != c.pastDue || line["removed"] != float64(3*c.expired) {
 				t.Errorf("log line %v, want pastDue %v, removed %d", line, c.pastDue, 3*c.expired)
 			}
 		})

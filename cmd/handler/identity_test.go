@@ -61,22 +61,22 @@ func managedIdentityReachesTableStorage(t *testing.T, bin string, az *testenv.OA
 		// Nobody else creates the table: the handler does, with its token.
 		az.WaitForTable(t, table)
 
-		c := newClient(t)
-		if got := signIn(t, app, c, app.URL+"/login", alice); got != app.URL+"/" && got != "/" {
+		c := testenv.NewBrowser(t)
+		if got := testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID).Location; got != app.URL+"/" && got != "/" {
 			t.Fatalf("after sign-in: Location %q, want /", got)
 		}
-		home := do(t, c, "GET", app.URL+"/", nil)
+		home := testenv.Do(t, c, "GET", app.URL+"/", nil)
 		if home.Status != 200 || !strings.Contains(html.UnescapeString(home.Body), "Welcome, Alice Example") {
 			t.Fatalf("signed-in home: %d\n%s", home.Status, home.Body)
 		}
-		if n := rows(t, table); n["session"] != 1 || n["tokencache"] != 1 || n["used"] != 1 {
+		if n := testenv.Rows(t, table); n["session"] != 1 || n["tokencache"] != 1 || n["used"] != 1 {
 			t.Fatalf("rows after sign-in: %v", n)
 		}
-		out := do(t, c, "POST", app.URL+"/logout", url.Values{})
+		out := testenv.Do(t, c, "POST", app.URL+"/logout", url.Values{})
 		if out.Status != http.StatusSeeOther {
 			t.Fatalf("POST /logout: %d", out.Status)
 		}
-		if n := rows(t, table); n["session"] != 0 || n["tokencache"] != 0 {
+		if n := testenv.Rows(t, table); n["session"] != 0 || n["tokencache"] != 0 {
 			t.Fatalf("rows after logout: %v", n)
 		}
 
@@ -108,14 +108,14 @@ func managedIdentityReachesTableStorage(t *testing.T, bin string, az *testenv.OA
 		app, _ := startHandlerProcess(t, bin, az, id, mode)
 
 		// Starting a sign-in writes nothing; its callback is refused.
-		c := newClient(t)
-		action, tx := startSignIn(t, c, app.URL+"/login")
-		cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
-		r := do(t, c, "GET", cb, nil)
+		c := testenv.NewBrowser(t)
+		action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
+		cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
+		r := testenv.Do(t, c, "GET", cb, nil)
 		if r.Status != http.StatusInternalServerError || !strings.Contains(r.Body, "This site is misconfigured") {
 			t.Fatalf("callback with a refused token: %d, want 500\n%s", r.Status, r.Body)
 		}
-		if h := do(t, newClient(t), "GET", app.URL+"/healthz", nil); h.Status != 200 {
+		if h := testenv.Do(t, testenv.NewBrowser(t), "GET", app.URL+"/healthz", nil); h.Status != 200 {
 			t.Fatalf("/healthz after a refused token: %d", h.Status)
 		}
 		if len(id.Calls()) == 0 {
@@ -184,7 +184,7 @@ func startHandlerProcess(t *testing.T, bin string, az *testenv.OAuthAzurite, id 
 	env["FUNCTIONS_CUSTOMHANDLER_PORT"] = fmt.Sprint(port)
 	env["LOG_LEVEL"] = "debug"
 
-	logs := &syncBuffer{}
+	logs := &testenv.Log{}
 	cmd := exec.Command(bin)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

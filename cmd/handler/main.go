@@ -32,7 +32,7 @@ type app struct {
 }
 
 func newApp(getenv func(string) string, stdout io.Writer) (*app, error) {
-	cfg, err := config.Load(getenv)
+	cfg, err := config.Load(getenv, auth.EnvAPIScopes)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 // The operator's mistakes are not the visitor's: each one B2C reports is
@@ -28,13 +30,13 @@ func TestMisconfigurationIsTheOperators(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := startApp(t, appOptions{env: tt.env})
-			c := newClient(t)
-			var r response
+			c := testenv.NewBrowser(t)
+			var r testenv.Response
 			if tt.signIn {
-				action, tx := startSignIn(t, c, app.URL+"/login")
-				r = do(t, c, "GET", emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}}), nil)
+				action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
+				r = testenv.Do(t, c, "GET", testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}}), nil)
 			} else {
-				r = do(t, c, "GET", app.URL+"/login", nil)
+				r = testenv.Do(t, c, "GET", app.URL+"/login", nil)
 			}
 			if r.Status != http.StatusInternalServerError || !strings.Contains(r.Body, `id="error-title">This site is misconfigured<`) || strings.Contains(r.Body, `id="sign-in-again"`) {
 				t.Fatalf("status %d, want 500 misconfigured without a sign-in link:\n%s", r.Status, r.Body)
@@ -43,7 +45,7 @@ func TestMisconfigurationIsTheOperators(t *testing.T) {
 			if line["level"] != "ERROR" || line["kind"] != "misconfigured" || line["setting"] != tt.wantSetting || (tt.wantCode != "" && line["code"] != tt.wantCode) {
 				t.Fatalf("log line %v, want ERROR misconfigured setting %s code %q", line, tt.wantSetting, tt.wantCode)
 			}
-			if n := rows(t, app.Table)["session"]; n != 0 {
+			if n := testenv.Rows(t, app.Table)["session"]; n != 0 {
 				t.Fatalf("%d sessions", n)
 			}
 		})

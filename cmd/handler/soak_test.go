@@ -220,7 +220,7 @@ func TestSoak(t *testing.T) {
 	}
 
 	// The table holds the sessions of the load and nothing else.
-	if n := rows(t, table); n["session"] != users || n["tokencache"] != users || n["used"] != users || len(n) != 3 {
+	if n := testenv.Rows(t, table); n["session"] != users || n["tokencache"] != users || n["used"] != users || len(n) != 3 {
 		t.Errorf("rows after the soak: %v, want %d sessions, token caches and used marks", n, users)
 	}
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"html"
 	"net/http"
 	"net/url"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 // What a real B2C tenant does that a default emulator does not, each with
@@ -42,9 +41,9 @@ func TestPolicyClaimForms(t *testing.T) {
 			app := startApp(t, appOptions{env: env, emulator: func(c *emulator.Config) {
 				c.Policies[0].Name, c.Policies[0].PolicyClaim = tt.policy, tt.claim
 			}})
-			c := newClient(t)
-			action, tx := startSignIn(t, c, app.URL+"/login")
-			r := do(t, c, "GET", emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}}), nil)
+			c := testenv.NewBrowser(t)
+			action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
+			r := testenv.Do(t, c, "GET", testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}}), nil)
 			if tt.wantSignIn {
 				if r.Status != http.StatusSeeOther {
 					t.Fatalf("callback: %d\n%s", r.Status, r.Body)
@@ -78,19 +77,19 @@ func TestSignOutComesBack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := startApp(t, appOptions{env: tt.env, emulator: func(c *emulator.Config) { c.IDTokenLifetime = tt.lifetime }})
-			c := newClient(t)
-			signIn(t, app, c, app.URL+"/login", alice)
+			c := testenv.NewBrowser(t)
+			testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
 			if tt.lifetime > 0 {
 				time.Sleep(tt.lifetime + 100*time.Millisecond)
 			}
-			out := do(t, c, "POST", app.URL+"/logout", url.Values{})
+			out := testenv.Do(t, c, "POST", app.URL+"/logout", url.Values{})
 			if out.Status != http.StatusSeeOther || !strings.Contains(out.Location, "/oauth2/v2.0/logout?") {
 				t.Fatalf("POST /logout: %d %q", out.Status, out.Location)
 			}
 			if hint := mustQuery(t, out.Location).Get("id_token_hint"); (hint == "") != (tt.lifetime > 0) {
 				t.Fatalf("id_token_hint %q: sent %v, want sent only while the token is valid", hint, hint != "")
 			}
-			b2c := do(t, c, "GET", out.Location, nil)
+			b2c := testenv.Do(t, c, "GET", out.Location, nil)
 			if !tt.wantBack {
 				if b2c.Status != http.StatusBadRequest || b2c.Location != "" {
 					t.Fatalf("B2C with an unregistered post-logout URI: %d %q, want its error page", b2c.Status, b2c.Location)
@@ -100,7 +99,7 @@ func TestSignOutComesBack(t *testing.T) {
 			if b2c.Status != http.StatusFound || b2c.Location != app.URL+"/" {
 				t.Fatalf("B2C's end-session endpoint: %d %q, want back to %s/\n%s", b2c.Status, b2c.Location, app.URL, b2c.Body)
 			}
-			if home := do(t, c, "GET", b2c.Location, nil); home.Status != 200 || !strings.Contains(home.Body, `id="sign-in-button"`) {
+			if home := testenv.Do(t, c, "GET", b2c.Location, nil); home.Status != 200 || !strings.Contains(home.Body, `id="sign-in-button"`) {
 				t.Fatalf("back home: %d, signed out %v", home.Status, strings.Contains(home.Body, `id="sign-in-button"`))
 			}
 		})
@@ -117,17 +116,15 @@ func TestWithoutApplicationClaims(t *testing.T) {
 			c.Policies[i].ApplicationClaims, c.Policies[i].LegacySubject = []string{}, true
 		}
 	}})
-	c := newClient(t)
-	signIn(t, app, c, app.URL+"/login", alice)
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
 	for _, page := range []string{"/", "/private"} {
-		if r := do(t, c, "GET", app.URL+page, nil); r.Status != 200 || strings.Contains(r.Body, alice.Email) {
+		if r := testenv.Do(t, c, "GET", app.URL+page, nil); r.Status != 200 || strings.Contains(r.Body, alice.Email) {
 			t.Fatalf("GET %s without application claims: %d\n%s", page, r.Status, r.Body)
 		}
 	}
-	action, tx := startSignIn(t, c, app.URL+"/editProfile")
-	do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"user"}, "user": {alice.ObjectID}})
-	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"profile"}, "name": {"Alice Renamed"}, "given-name": {"Alice"}, "family-name": {"Renamed"}})
-	r := do(t, c, "GET", cb, nil)
+	cb := testenv.EmulatorProfileEdit(t, c, app.URL+"/editProfile", alice.ObjectID, url.Values{"action": {"profile"}, "name": {"Alice Renamed"}, "given-name": {"Alice"}, "family-name": {"Renamed"}})
+	r := testenv.Do(t, c, "GET", cb, nil)
 	if r.Status != http.StatusInternalServerError || !strings.Contains(r.Body, "This site is misconfigured") {
 		t.Fatalf("profile edit without oid or sub: %d, want the misconfiguration page\n%s", r.Status, r.Body)
 	}
@@ -152,19 +149,19 @@ func TestPartialGrant(t *testing.T) {
 				c.APIs = append(c.APIs, emulator.API{AppIDURI: reports, ClientID: "99999999-0000-4000-8000-0000000000a2", Scopes: []string{"read", "write"}})
 				c.Clients[0].GrantedScopes = tt.granted
 			}})
-			c := newClient(t)
-			r := do(t, c, "GET", app.URL+"/login", nil)
+			c := testenv.NewBrowser(t)
+			r := testenv.Do(t, c, "GET", app.URL+"/login", nil)
 			if r.Status != http.StatusFound {
 				t.Fatalf("/login: %d", r.Status)
 			}
 			var cb string
-			if page := do(t, c, "GET", r.Location, nil); page.Status == http.StatusOK {
-				action, tx := startSignIn(t, c, app.URL+"/login")
-				cb = emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
+			if page := testenv.Do(t, c, "GET", r.Location, nil); page.Status == http.StatusOK {
+				action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
+				cb = testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
 			} else {
 				cb = page.Location // B2C refused at once, to the redirect URI
 			}
-			r = do(t, c, "GET", cb, nil)
+			r = testenv.Do(t, c, "GET", cb, nil)
 			if r.Status != http.StatusInternalServerError || !strings.Contains(r.Body, "This site is misconfigured") {
 				t.Fatalf("callback: %d, want the misconfiguration page\n%s", r.Status, r.Body)
 			}
@@ -180,11 +177,11 @@ func TestPartialGrant(t *testing.T) {
 // document: the next sign-in refetches it and works.
 func TestIssuerFormSwitch(t *testing.T) {
 	app := startApp(t, appOptions{})
-	signIn(t, app, newClient(t), app.URL+"/login", alice)
+	testenv.SignIn(t, testenv.NewBrowser(t), app.URL+"/login", alice.ObjectID)
 	app.Emu.SetIssuerForm(emulator.IssuerTFP)
-	c := newClient(t)
-	signIn(t, app, c, app.URL+"/login", bob)
-	if home := do(t, c, "GET", app.URL+"/", nil); !strings.Contains(home.Body, "Welcome, Bob Example") {
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, app.URL+"/login", bob.ObjectID)
+	if home := testenv.Do(t, c, "GET", app.URL+"/", nil); !strings.Contains(home.Body, "Welcome, Bob Example") {
 		t.Fatalf("after the switch: %d\n%s", home.Status, home.Body)
 	}
 }
@@ -201,25 +198,25 @@ func TestCustomDomain(t *testing.T) {
 					env["B2C_TENANT_ID"] = emu.TenantID()
 				}
 			}})
-			c := trustingClient(t, app.Emu)
-			signIn(t, app, c, app.URL+"/login", alice)
-			if home := do(t, c, "GET", app.URL+"/", nil); !strings.Contains(html.UnescapeString(home.Body), `"iss": "https://`+app.Emu.CustomDomainHost()+`/`) {
+			c := testenv.TrustingBrowser(t, app.Emu.CACertPEM())
+			testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
+			if home := testenv.Do(t, c, "GET", app.URL+"/", nil); !strings.Contains(html.UnescapeString(home.Body), `"iss": "https://`+app.Emu.CustomDomainHost()+`/`) {
 				t.Fatalf("the issuer is not the custom domain's:\n%s", home.Body)
 			}
 		})
 	}
 }
 
-// A token response MSAL cannot parse quotes the response in MSAL's error,
+// A token testenv.Response MSAL cannot parse quotes the testenv.Response in MSAL's error,
 // tokens included: the app shows a misconfiguration page and logs none of
 // it (startApp's cleanup greps the log for everything the emulator issued).
 func TestUnparsableTokenResponseNeverLogged(t *testing.T) {
 	app := startApp(t, appOptions{})
-	c := newClient(t)
-	action, tx := startSignIn(t, c, app.URL+"/login")
-	cb := emulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
+	c := testenv.NewBrowser(t)
+	action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
+	cb := testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"user"}, "user": {alice.ObjectID}})
 	app.Emu.BreakNextTokenResponse()
-	if r := do(t, c, "GET", cb, nil); r.Status != http.StatusInternalServerError || !strings.Contains(r.Body, "This site is misconfigured") {
+	if r := testenv.Do(t, c, "GET", cb, nil); r.Status != http.StatusInternalServerError || !strings.Contains(r.Body, "This site is misconfigured") {
 		t.Fatalf("callback with a broken token response: %d\n%s", r.Status, r.Body)
 	}
 	for _, issued := range app.Emu.Issued() {
@@ -240,17 +237,6 @@ func mustQuery(t *testing.T, u string) url.Values {
 
 func asString(v any) string { s, _ := v.(string); return s }
 
-// trustingClient is a browser that trusts the emulator's CA, for its pages
-// on a custom domain, which are https.
-func trustingClient(t *testing.T, emu *emulator.Server) *http.Client {
-	t.Helper()
-	c := newClient(t)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(emu.CACertPEM())
-	c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-	return c
-}
-
 // External ID's own flows: the password reset inside sign-up/sign-in, a
 // cancel (a bare access_denied) back home, no profile editing, and a
 // sign-in-only app, which gets its access token for the OpenID Connect
@@ -258,12 +244,12 @@ func trustingClient(t *testing.T, emu *emulator.Server) *http.Client {
 func TestExternalIDFlows(t *testing.T) {
 	t.Run("password reset inside the flow", func(t *testing.T) {
 		app := startApp(t, appOptions{externalID: true})
-		c := newClient(t)
-		action, tx := startSignIn(t, c, app.URL+"/login")
-		if page := do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"forgot"}}); page.Status != 200 {
+		c := testenv.NewBrowser(t)
+		action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
+		if page := testenv.Do(t, c, "POST", action, url.Values{"tx": {tx}, "action": {"forgot"}}); page.Status != 200 {
 			t.Fatalf("reset page: %d\n%s", page.Status, page.Body)
 		}
-		if r := do(t, c, "GET", emulatorAnswer(t, c, action, tx, url.Values{"action": {"reset"}, "user": {alice.ObjectID}}), nil); r.Status != http.StatusSeeOther {
+		if r := testenv.Do(t, c, "GET", testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"reset"}, "user": {alice.ObjectID}}), nil); r.Status != http.StatusSeeOther {
 			t.Fatalf("callback after the reset: %d\n%s", r.Status, r.Body)
 		}
 		if r := graphcall(t, app, c); r.Status != 200 {
@@ -272,26 +258,26 @@ func TestExternalIDFlows(t *testing.T) {
 	})
 	t.Run("cancel", func(t *testing.T) {
 		app := startApp(t, appOptions{externalID: true})
-		c := newClient(t)
-		action, tx := startSignIn(t, c, app.URL+"/login")
-		r := do(t, c, "GET", emulatorAnswer(t, c, action, tx, url.Values{"action": {"cancel"}}), nil)
+		c := testenv.NewBrowser(t)
+		action, tx := testenv.StartSignIn(t, c, app.URL+"/login")
+		r := testenv.Do(t, c, "GET", testenv.EmulatorAnswer(t, c, action, tx, url.Values{"action": {"cancel"}}), nil)
 		if r.Status != http.StatusSeeOther || r.Location != app.URL+"/" {
 			t.Fatalf("cancel: %d %q, want home\n%s", r.Status, r.Location, r.Body)
 		}
 	})
 	t.Run("no profile editing", func(t *testing.T) {
 		app := startApp(t, appOptions{externalID: true})
-		c := newClient(t)
-		signIn(t, app, c, app.URL+"/login", alice)
-		if home := do(t, c, "GET", app.URL+"/", nil); strings.Contains(home.Body, `id="edit-profile"`) {
+		c := testenv.NewBrowser(t)
+		testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
+		if home := testenv.Do(t, c, "GET", app.URL+"/", nil); strings.Contains(home.Body, `id="edit-profile"`) {
 			t.Fatal("the home page offers Edit profile, which External ID does not have")
 		}
 	})
 	t.Run("sign-in only", func(t *testing.T) {
 		app := startApp(t, appOptions{externalID: true, env: map[string]string{"API_ENDPOINT": "", "API_SCOPES": ""}})
-		c := newClient(t)
-		signIn(t, app, c, app.URL+"/login", alice)
-		if home := do(t, c, "GET", app.URL+"/", nil); !strings.Contains(home.Body, "Welcome, Alice Example") {
+		c := testenv.NewBrowser(t)
+		testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID)
+		if home := testenv.Do(t, c, "GET", app.URL+"/", nil); !strings.Contains(home.Body, "Welcome, Alice Example") {
 			t.Fatalf("signed-in home: %d\n%s", home.Status, home.Body)
 		}
 	})

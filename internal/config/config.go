@@ -1,7 +1,8 @@
 // Package config reads the handler's own settings from the environment and
 // validates them once, at start-up, so a bad deployment fails with one clear
 // line instead of a confusing error at the first sign-in. The sign-in
-// settings are the auth package's (auth.EnvSettings); Settings lists both.
+// settings are the auth package's (auth.EnvSettings); internal/appsettings
+// lists both.
 package config
 
 import (
@@ -11,13 +12,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/b2c-functions-go/b2c-functions-go/auth"
 )
 
-// A Setting is one environment variable the handler reads. Settings is the
-// single list that local.settings.sample.json and the Bicep consistency test
-// agree with.
+// A Setting is one environment variable the handler reads.
 type Setting struct {
 	Name        string
 	Description string
@@ -46,22 +43,14 @@ const (
 	hostResponseLimit     = 230 * time.Second
 )
 
-var own = []Setting{
-	{Name: APIEndpoint, Description: "URL of the protected API that /graphcall calls, with the scopes in " + auth.EnvAPIScopes},
+// Settings lists the handler's own variables, those beside the sign-in
+// settings.
+var Settings = []Setting{
+	{Name: APIEndpoint, Description: "URL of the protected API that /graphcall calls, with the scopes the sign-in settings name"},
 	{Name: Port, Description: "port to listen on; set by the Functions host, default 8080"},
 	{Name: LogLevel, Description: "debug, info, warn or error; default info"},
 	{Name: RequestTimeout, Description: "deadline of one request across all its Table Storage, B2C and API calls, such as 20s; default 30s, under the 230 s the Functions host gives an HTTP request"},
 }
-
-// Settings lists every variable the handler reads: the auth package's, then
-// its own.
-var Settings = func() []Setting {
-	var all []Setting
-	for _, s := range auth.EnvSettings {
-		all = append(all, Setting{Name: s.Name, Description: s.Description, Required: s.Required, LocalOnly: s.LocalOnly})
-	}
-	return append(all, own...)
-}()
 
 // Config is the handler's own validated configuration.
 type Config struct {
@@ -74,9 +63,10 @@ type Config struct {
 	RequestTimeout time.Duration
 }
 
-// Load reads and validates the handler's own settings. The error names the
-// first variable that is malformed.
-func Load(getenv func(string) string) (*Config, error) {
+// Load reads and validates the handler's own settings, and the API's scopes
+// from the sign-in setting named apiScopes (auth.EnvAPIScopes), which
+// APIEndpoint needs. The error names the first variable that is malformed.
+func Load(getenv func(string) string, apiScopes string) (*Config, error) {
 	get := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
@@ -85,17 +75,17 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c := &Config{
 		APIEndpoint: get(APIEndpoint, ""),
-		APIScopes:   strings.Fields(get(auth.EnvAPIScopes, "")),
+		APIScopes:   strings.Fields(get(apiScopes, "")),
 		Port:        get(Port, "8080"),
 	}
 	if c.APIEndpoint != "" {
 		// The bearer token travels to it: https, or http on loopback only.
 		u, err := url.Parse(c.APIEndpoint)
-		if err != nil || u.Host == "" || u.Scheme != "https" && !(u.Scheme == "http" && auth.IsLoopback(u.Hostname())) {
+		if err != nil || u.Host == "" || u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
 			return nil, fmt.Errorf("config: %s: %q is not an https URL (http only for localhost)", APIEndpoint, c.APIEndpoint)
 		}
 		if len(c.APIScopes) == 0 {
-			return nil, errors.New("config: " + auth.EnvAPIScopes + ": required when " + APIEndpoint + " is set")
+			return nil, errors.New("config: " + apiScopes + ": required when " + APIEndpoint + " is set")
 		}
 	}
 	switch level := get(LogLevel, "info"); level {
@@ -111,3 +101,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.RequestTimeout = d
 	return c, nil
 }
+
+// isLoopback reports whether host is the local host, the one place plain
+// http may carry the bearer token to.
+func isLoopback(host string) bool { return host == "localhost" || host == "127.0.0.1" || host == "::1" }

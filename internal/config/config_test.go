@@ -2,15 +2,23 @@ package config
 
 import (
 	"log/slog"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/b2c-functions-go/b2c-functions-go/auth"
 )
 
+// apiScopes is the sign-in setting holding the API's scopes
+// (auth.EnvAPIScopes).
+const apiScopes = "API_SCOPES"
+
+// load runs Load on the settings in env.
+func load(env map[string]string) (*Config, error) {
+	return Load(func(k string) string { return env[k] }, apiScopes)
+}
+
 func TestLoadDefaults(t *testing.T) {
-	c, err := Load(func(string) string { return "" })
+	c, err := load(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,9 +33,9 @@ func TestLoadRejects(t *testing.T) {
 		name, value string
 		extra       map[string]string
 	}{
-		{APIEndpoint, "ftp://api", map[string]string{auth.EnvAPIScopes: "s"}},
-		{APIEndpoint, "http://api.example.com/", map[string]string{auth.EnvAPIScopes: "s"}}, // the bearer token in clear
-		{auth.EnvAPIScopes, "", map[string]string{APIEndpoint: "https://api.example.com/"}},
+		{APIEndpoint, "ftp://api", map[string]string{apiScopes: "s"}},
+		{APIEndpoint, "http://api.example.com/", map[string]string{apiScopes: "s"}}, // the bearer token in clear
+		{apiScopes, "", map[string]string{APIEndpoint: "https://api.example.com/"}},
 		{LogLevel, "verbose", nil},
 		{RequestTimeout, "20", nil},
 		{RequestTimeout, "-1s", nil},
@@ -39,7 +47,7 @@ func TestLoadRejects(t *testing.T) {
 			for k, v := range tt.extra {
 				env[k] = v
 			}
-			_, err := Load(func(k string) string { return env[k] })
+			_, err := load(env)
 			if err == nil || !strings.Contains(err.Error(), tt.name) {
 				t.Fatalf("err = %v, want one naming %s", err, tt.name)
 			}
@@ -48,20 +56,20 @@ func TestLoadRejects(t *testing.T) {
 }
 
 func TestLoadRequestTimeout(t *testing.T) {
-	c, err := Load(func(k string) string { return map[string]string{RequestTimeout: "20s"}[k] })
+	c, err := load(map[string]string{RequestTimeout: "20s"})
 	if err != nil || c.RequestTimeout != 20*time.Second {
 		t.Fatalf("REQUEST_TIMEOUT=20s: %v, %v", c, err)
 	}
 }
 
 func TestLocalAPIMayUseHTTP(t *testing.T) {
-	env := map[string]string{APIEndpoint: "http://127.0.0.1:9090/", auth.EnvAPIScopes: "s"}
-	if _, err := Load(func(k string) string { return env[k] }); err != nil {
+	env := map[string]string{APIEndpoint: "http://127.0.0.1:9090/", apiScopes: "s"}
+	if _, err := load(env); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// Settings holds every variable once: auth's and the handler's own.
+// Settings holds each of the handler's own variables once, described.
 func TestSettingsListed(t *testing.T) {
 	seen := map[string]bool{}
 	for _, s := range Settings {
@@ -70,7 +78,21 @@ func TestSettingsListed(t *testing.T) {
 		}
 		seen[s.Name] = true
 	}
-	if len(Settings) != len(auth.EnvSettings)+len(own) {
-		t.Fatalf("%d settings, want %d", len(Settings), len(auth.EnvSettings)+len(own))
+}
+
+// The handler's configuration and the sign-in library stand apart: neither
+// package depends on the other, so auth serves programs of their own.
+func TestIndependentOfAuth(t *testing.T) {
+	const module = "github.com/b2c-functions-go/b2c-functions-go/"
+	for pkg, other := range map[string]string{module + "internal/config": module + "auth", module + "auth": module + "internal/config"} {
+		out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		for dep := range strings.Lines(string(out)) {
+			if strings.TrimSpace(dep) == other {
+				t.Errorf("%s depends on %s", pkg, other)
+			}
+		}
 	}
 }
