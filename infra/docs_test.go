@@ -12,7 +12,7 @@ import (
 	"unicode"
 
 	"github.com/b2c-functions-go/b2c-functions-go/infra/check"
-	"github.com/b2c-functions-go/b2c-functions-go/internal/config"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/appsettings"
 )
 
 // readmeMaxLines is the README's budget: what the project is, the two
@@ -214,7 +214,7 @@ func mentionedSettings(text string) []string {
 }
 
 // knownSettings are the names the project's code and templates know, each
-// with where it comes from: the handler's settings (config.Settings), the
+// with where it comes from: the handler's settings (appsettings.All), the
 // host's (hostSettings), every app setting the templates set, every
 // variable a parameter file reads, the app settings the policy refuses on
 // Flex Consumption, and the environment variables the scripts, the
@@ -227,8 +227,8 @@ func knownSettings(t *testing.T, root string) map[string]string {
 			known[name] = from
 		}
 	}
-	for _, s := range config.Settings {
-		add(s.Name, "config.Settings")
+	for _, s := range appsettings.All {
+		add(s.Name, "appsettings.All")
 	}
 	for _, s := range hostSettings {
 		add(s.Name, "hostSettings")
@@ -320,7 +320,7 @@ func TestDocSettingsAreKnown(t *testing.T) {
 
 // TestReadme: the README stays within readmeMaxLines, and its
 // Configuration table lists exactly the handler's settings
-// (config.Settings).
+// (appsettings.All).
 func TestReadme(t *testing.T) {
 	root, err := check.ModuleRoot()
 	if err != nil {
@@ -350,7 +350,7 @@ func TestReadme(t *testing.T) {
 		}
 	}
 	var want []string
-	for _, s := range config.Settings {
+	for _, s := range appsettings.All {
 		want = append(want, s.Name)
 		if !slices.Contains(listed, s.Name) {
 			t.Errorf("README's Configuration table does not list %s, which the handler reads", s.Name)
@@ -358,7 +358,7 @@ func TestReadme(t *testing.T) {
 	}
 	for _, name := range listed {
 		if !slices.Contains(want, name) {
-			t.Errorf("README's Configuration table lists %s, which is not in config.Settings", name)
+			t.Errorf("README's Configuration table lists %s, which is not in appsettings.All", name)
 		}
 	}
 }
