@@ -408,4 +408,4 @@ output keyVaultSecretName string = clientSecretName
 output identityClientId string = identity.outputs.clientId
 
 @description('With vnetEnabled: the static public IP the app\'s outbound traffic leaves from (allow it in a downstream firewall); otherwise empty.')
-output egressIpAddress string = network.?outputs.egressIpAddress ?? ''
+output egressIpAddress string = vnetEnabled ? network!.outputs.egressIpAddress : ''
