@@ -185,7 +185,7 @@ func ruleDependsOn(_ *Set, t *template, report reporter) {
 // be null, and Bicep warns (BCP318) on every plain access to it, even inside
 // a condition that tests the same thing; the non-null assertion says the
 // condition holds ("Bicep operators", Non-null assertion). Write it inside
-// that condition (vnetEnabled ? network!.outputs.x : "" in Go terms): ARM's if() then
+// that condition (vnetEnabled ? network!.outputs.x : an empty value): ARM's if() then
 // never evaluates the reference. The safe-dereference form
 // (network.?outputs.x with ?? a default) compiles to a reference() of a deployment that
 // does not exist when the condition is false, which the non-symbolic
