@@ -33,6 +33,7 @@ type Service struct {
 	// tokens merges the AccessToken calls of one session and scopes made at
 	// once.
 	tokens singleflight.Group
+	memo   tokenMemo
 }
 
 // New returns a Service for cfg. It does no I/O, so a cold start answers at

@@ -217,6 +217,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 		if err := s.store.Delete(r.Context(), old.sess); err != nil {
 			s.cfg.Logger.WarnContext(r.Context(), "deleting the previous session", "err", err)
 		}
+		s.memo.forget(sessionHash(old.sess.ID))
 	}
 	setCookie(w, SessionCookie, sess.ID, s.cfg.AbsoluteTimeout)
 	s.cfg.Logger.InfoContext(r.Context(), "signed in", "policy", p.Policy, "newUser", sd.Profile.NewUser)
@@ -281,6 +282,7 @@ func (s *Service) SignOutHandler() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		s.memo.forget(sessionHash(user.sess.ID))
 		clearCookie(w, SessionCookie)
 		u, err := s.b2c.EndSessionURL(r.Context(), user.data.Policy, s.cfg.postLogoutURL(), s.idTokenHint(user))
 		if err != nil {

@@ -14,7 +14,8 @@ import (
 
 // AccessToken returns an access token for scopes for the signed-in user of
 // ctx, from the session's token cache, refreshing it when it is within
-// MSAL's 5-minute window of expiry. When ErrSignInRequired is returned, send
+// MSAL's 5-minute window of expiry. The process keeps the tokens it
+// returned until then, so a repeated call costs no storage call. When ErrSignInRequired is returned, send
 // the user through sign-in (SignIn) and back; other errors are *Failure
 // values for the app's error page.
 func (s *Service) AccessToken(ctx context.Context, scopes []string) (string, error) {
@@ -22,16 +23,19 @@ func (s *Service) AccessToken(ctx context.Context, scopes []string) (string, err
 	if !ok {
 		return "", ErrSignInRequired
 	}
+	mk := memoKey{session: sessionHash(user.sess.ID), account: user.data.AccountID, scopes: strings.Join(scopes, " ")}
+	if tok, ok := s.memo.get(mk, s.cfg.Now()); ok {
+		return tok, nil
+	}
 	// The requests of one session for the same scopes at once (tabs opened
 	// together after the token expired) share one call: one refresh, not
 	// one per tab that all but one would lose.
-	key := sessionHash(user.sess.ID) + " " + strings.Join(scopes, " ")
 	select {
-	case res := <-s.tokens.DoChan(key, func() (any, error) { return s.accessToken(ctx, user, scopes) }):
+	case res := <-s.tokens.DoChan(mk.session+" "+mk.account+" "+mk.scopes, func() (any, error) { return s.accessToken(ctx, user, scopes, mk) }):
 		tok, _ := res.Val.(string)
 		if res.Shared && (errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded)) && ctx.Err() == nil {
 			// The request that made the call went away, not this one.
-			return s.accessToken(ctx, user, scopes)
+			return s.accessToken(ctx, user, scopes, mk)
 		}
 		return tok, res.Err
 	case <-ctx.Done():
@@ -39,8 +43,8 @@ func (s *Service) AccessToken(ctx context.Context, scopes []string) (string, err
 	}
 }
 
-func (s *Service) accessToken(ctx context.Context, user *User, scopes []string) (string, error) {
-	tok, err := s.acquireSilent(ctx, user, scopes)
+func (s *Service) accessToken(ctx context.Context, user *User, scopes []string, mk memoKey) (string, error) {
+	tok, err := s.acquireSilent(ctx, user, scopes, mk)
 	// Two requests refreshing at once: the loser's cache write fails on the
 	// ETag, or B2C refuses its (already rotated) refresh token. Re-read the
 	// cache, which now holds the winner's tokens, and try once more.
@@ -53,7 +57,7 @@ func (s *Service) accessToken(ctx context.Context, user *User, scopes []string) 
 			return "", s.failure(lerr)
 		}
 		user.sess = fresh
-		tok, err = s.acquireSilent(ctx, user, scopes)
+		tok, err = s.acquireSilent(ctx, user, scopes, mk)
 	}
 	switch {
 	case err == nil:
@@ -83,10 +87,15 @@ func isTyped[T error](err error) bool {
 // a configuration problem rather than a stale sign-in.
 const freshSession = time.Minute
 
-func (s *Service) acquireSilent(ctx context.Context, user *User, scopes []string) (string, error) {
+func (s *Service) acquireSilent(ctx context.Context, user *User, scopes []string, mk memoKey) (string, error) {
 	tc, err := tokencache.New(ctx, s.store, user.sess)
 	if err != nil {
 		return "", err
 	}
-	return s.b2c.AcquireTokenSilent(ctx, user.data.APIPolicy, user.data.AccountID, scopes, tc)
+	at, err := s.b2c.AcquireTokenSilent(ctx, user.data.APIPolicy, user.data.AccountID, scopes, tc)
+	if err != nil {
+		return "", err
+	}
+	s.memo.put(mk, at, s.cfg.Now())
+	return at.Token, nil
 }

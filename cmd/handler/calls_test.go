@@ -11,7 +11,7 @@ import (
 // Table Storage round trips per route, counted on the wire, against a budget:
 // a signed-out visitor costs nothing, starting a sign-in nothing (its state
 // is in the browser), a signed-in page one point read, a token from the
-// cache one more. Logout reads the session (its user flow and ID token make
+// cache one more, and none once this process holds that token. Logout reads the session (its user flow and ID token make
 // the end-session URL) and deletes both rows in one transaction.
 func TestTableCallsPerRoute(t *testing.T) {
 	counter := &callCounter{}
@@ -42,6 +42,7 @@ func TestTableCallsPerRoute(t *testing.T) {
 		{"sign-in (/login and /getAToken)", func() { testenv.SignIn(t, c, app.URL+"/login", alice.ObjectID) }, 2},
 		{"GET / signed in", func() { testenv.Do(t, c, "GET", app.URL+"/", nil) }, 1},
 		{"GET /graphcall, token from cache", func() { testenv.Do(t, c, "GET", app.URL+"/graphcall", nil) }, 2},
+		{"GET /graphcall again, token in memory", func() { testenv.Do(t, c, "GET", app.URL+"/graphcall", nil) }, 1},
 		{"POST /logout", func() { testenv.Do(t, c, "POST", app.URL+"/logout", url.Values{}) }, 2},
 	}
 	for _, s := range steps {

@@ -306,43 +306,60 @@ func (c *Client) EndSessionURL(ctx context.Context, policyName, postLogoutRedire
 	return u.String(), nil
 }
 
+// An AccessToken is an access token and when MSAL would stop serving it
+// from its cache.
+type AccessToken struct {
+	Token string
+	// RefreshAt is when MSAL refreshes it instead: 5 minutes before it
+	// expires (MSAL Go's AccessToken.Validate), or at the refresh_in the
+	// token response gave, if sooner.
+	RefreshAt time.Time
+}
+
+// MSAL Go refreshes an access token this long before it expires.
+const refreshWindow = 5 * time.Minute
+
 // AcquireTokenSilent returns an access token for scopes from the token cache
 // tc, for the account accountID of a user flow, refreshing it when MSAL says
 // so. ErrNoAccount and ErrRefused mean the user must sign in again.
-func (c *Client) AcquireTokenSilent(ctx context.Context, policyName, accountID string, scopes []string, tc cache.ExportReplace) (string, error) {
+func (c *Client) AcquireTokenSilent(ctx context.Context, policyName, accountID string, scopes []string, tc cache.ExportReplace) (AccessToken, error) {
 	p, err := c.policy(policyName)
 	if err != nil {
-		return "", err
+		return AccessToken{}, err
 	}
 	// Discovery first, from the cache: MSAL flattens its own discovery
 	// failures to text.
 	if _, err := c.metadata(ctx, p); err != nil {
-		return "", err
+		return AccessToken{}, err
 	}
 	rc := &recordingCache{ExportReplace: tc}
 	cl, err := c.msal(p, rc)
 	if err != nil {
-		return "", err
+		return AccessToken{}, err
 	}
 	acc, err := cl.Account(ctx, accountID)
 	if err != nil || acc.HomeAccountID == "" {
-		return "", ErrNoAccount
+		return AccessToken{}, ErrNoAccount
 	}
 	ctx, reply := withTokenReply(ctx)
 	res, err := cl.AcquireTokenSilent(ctx, scopes, confidential.WithSilentAccount(acc))
 	switch {
 	case err == nil:
-		return res.AccessToken, nil
+		at := AccessToken{Token: res.AccessToken, RefreshAt: res.ExpiresOn.Add(-refreshWindow)}
+		if r := res.Metadata.RefreshOn; !r.IsZero() && r.Before(at.RefreshAt) {
+			at.RefreshAt = r
+		}
+		return at, nil
 	case rc.err != nil:
 		// The cache's own failure (a lost race, storage down) is the
 		// caller's to handle: pass it on as it is.
-		return "", rc.err
+		return AccessToken{}, rc.err
 	}
 	err = msalError("silent token", err, scopes, reply)
 	if _, ok := errors.AsType[*oauthError](err); ok {
-		return "", fmt.Errorf("%w: %v", ErrRefused, err)
+		return AccessToken{}, fmt.Errorf("%w: %v", ErrRefused, err)
 	}
-	return "", err
+	return AccessToken{}, err
 }
 
 // recordingCache remembers the error of the last failed Export, which MSAL

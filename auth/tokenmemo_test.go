@@ -1,0 +1,42 @@
+package auth
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/b2c"
+)
+
+// The memo holds at most memoEntries tokens, drops those MSAL would refresh
+// before any other, and serves none past its refresh time.
+func TestTokenMemoIsBounded(t *testing.T) {
+	now := time.Now()
+	var m tokenMemo
+	stale := memoKey{session: "stale"}
+	m.put(stale, b2c.AccessToken{Token: "old", RefreshAt: now.Add(time.Minute)}, now)
+	if _, ok := m.get(stale, now.Add(time.Minute)); ok {
+		t.Fatal("a token was served at its refresh time")
+	}
+	kept := memoKey{session: "kept"}
+	m.put(kept, b2c.AccessToken{Token: "kept", RefreshAt: now.Add(2 * time.Hour)}, now)
+	later := now.Add(time.Hour)
+	for i := range memoEntries + 100 {
+		m.put(memoKey{session: fmt.Sprint(i)}, b2c.AccessToken{Token: "t", RefreshAt: later.Add(time.Hour)}, later)
+		if i == memoEntries-2 { // the first put into a full memo
+			if _, ok := m.entries[stale]; ok {
+				t.Fatal("a full memo kept a token past its refresh time")
+			}
+			if tok, ok := m.get(kept, later); !ok || tok != "kept" {
+				t.Fatal("a full memo dropped a live token while it held a stale one")
+			}
+		}
+	}
+	if n := len(m.entries); n > memoEntries {
+		t.Fatalf("%d entries, bound %d", n, memoEntries)
+	}
+	m.forget("0")
+	if _, ok := m.get(memoKey{session: "0"}, later); ok {
+		t.Fatal("forget left the session's token")
+	}
+}
