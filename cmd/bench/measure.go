@@ -203,6 +203,7 @@ func countTableCalls(ctx context.Context, s *parts) ([]routeCalls, error) {
 		{"sign-in (/login and /getAToken)", 2, func() error { return signIn(ctx, c, base) }},
 		{"GET / signed in", 1, func() error { _, err := do(ctx, c, "GET", base+"/", nil, 200); return err }},
 		{"GET /graphcall, token from cache", 2, func() error { _, err := do(ctx, c, "GET", base+"/graphcall", nil, 200); return err }},
+		{"GET /graphcall again, token held by the process", 1, func() error { _, err := do(ctx, c, "GET", base+"/graphcall", nil, 200); return err }},
 		{"POST /logout", 2, func() error { _, err := do(ctx, c, "POST", base+"/logout", url.Values{}, 302, 303); return err }},
 	}
 	var out []routeCalls

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
@@ -135,20 +134,9 @@ func TestMissingTokenCache(t *testing.T) {
 func deleteRows(t *testing.T, app *testApp, rowKey string) {
 	t.Helper()
 	filter := "RowKey eq '" + rowKey + "'"
-	pager := app.Table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
-	for pager.More() {
-		page, err := pager.NextPage(context.Background())
-		if err != nil {
+	for _, e := range testenv.Entities(t, app.Table, &aztables.ListEntitiesOptions{Filter: &filter}) {
+		if _, err := app.Table.DeleteEntity(context.Background(), e.PartitionKey, rowKey, nil); err != nil {
 			t.Fatal(err)
-		}
-		for _, raw := range page.Entities {
-			var e aztables.Entity
-			if err := json.Unmarshal(raw, &e); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := app.Table.DeleteEntity(context.Background(), e.PartitionKey, rowKey, nil); err != nil {
-				t.Fatal(err)
-			}
 		}
 	}
 }

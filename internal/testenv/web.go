@@ -287,9 +287,19 @@ func TrySignIn(c *http.Client, start, objectID string) (Response, error) {
 // Rows counts the table's rows by row key: session, tokencache, pending.
 func Rows(t testing.TB, table *aztables.Client) map[string]int {
 	t.Helper()
-	counts := map[string]int{}
 	sel := "RowKey"
-	pager := table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Select: &sel})
+	counts := map[string]int{}
+	for _, e := range Entities(t, table, &aztables.ListEntitiesOptions{Select: &sel}) {
+		counts[e.RowKey]++
+	}
+	return counts
+}
+
+// Entities lists the table's entities that opts select, every page of them.
+func Entities(t testing.TB, table *aztables.Client, opts *aztables.ListEntitiesOptions) []aztables.Entity {
+	t.Helper()
+	var all []aztables.Entity
+	pager := table.NewListEntitiesPager(opts)
 	for pager.More() {
 		page, err := pager.NextPage(context.Background())
 		if err != nil {
@@ -300,10 +310,10 @@ func Rows(t testing.TB, table *aztables.Client) map[string]int {
 			if err := json.Unmarshal(raw, &e); err != nil {
 				t.Fatal(err)
 			}
-			counts[e.RowKey]++
+			all = append(all, e)
 		}
 	}
-	return counts
+	return all
 }
 
 // A Log is a log destination that handlers on several goroutines may write
