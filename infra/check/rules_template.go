@@ -181,36 +181,6 @@ func ruleDependsOn(_ *Set, t *template, report reporter) {
 	})
 }
 
-// ruleConditionalAccess: a module or resource deployed under if (...) may
-// be null, and Bicep warns (BCP318) on every plain access to it, even inside
-// a condition that tests the same thing; the non-null assertion says the
-// condition holds ("Bicep operators", Non-null assertion). Write it inside
-// that condition (vnetEnabled ? network!.outputs.x : an empty value): ARM's if() then
-// never evaluates the reference. The safe-dereference form
-// (network.?outputs.x with ?? a default) compiles to a reference() of a deployment that
-// does not exist when the condition is false, which the non-symbolic
-// template can fail on (Azure/bicep#3990).
-func ruleConditionalAccess(_ *Set, t *template, report reporter) {
-	conditional := map[string]bool{}
-	for _, n := range t.Root.Children {
-		if (n.Type == "module_declaration" || n.Type == "resource_declaration") && n.child("identifier") != nil {
-			if v := n.last(); v != nil && v.Type == "if_statement" {
-				conditional[n.child("identifier").Text] = true
-			}
-		}
-	}
-	t.Root.walk(func(n *Node) bool {
-		if n.Type != "member_expression" || len(n.Children) == 0 || n.Children[0].Type != "identifier" {
-			return true
-		}
-		sym := n.Children[0].Text
-		if conditional[sym] && strings.HasPrefix(n.Text, sym+".") {
-			report(n.Line, "%s is deployed on a condition and may be null (BCP318): write %s!%s inside a ternary on that condition (not %s.?, which still references a deployment that may not exist)", sym, sym, strings.TrimPrefix(n.Text[len(sym):], ".?"), sym)
-		}
-		return true
-	})
-}
-
 func ruleUnused(_ *Set, t *template, report reporter) {
 	if t.IsParams {
 		return

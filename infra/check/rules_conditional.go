@@ -1,0 +1,99 @@
+package check
+
+import "strings"
+
+// ruleConditionalAccess: a module or resource deployed under if (...) may
+// be null, and Bicep warns (BCP318) on every plain access to it, even inside
+// a condition that tests the same thing; the non-null assertion says the
+// condition holds ("Bicep operators", Non-null assertion). Write it in the
+// branch of a ternary on that same condition (vnetEnabled ? network!.outputs.x
+// : an empty value): ARM's if() then never evaluates the reference. A !
+// anywhere else is a promise nothing keeps, and fails the deployment when
+// the condition is false. The safe-dereference form (network.?outputs.x with
+// ?? a default) compiles to a reference() of a deployment that does not
+// exist when the condition is false, which the non-symbolic template can
+// fail on (Azure/bicep#3990).
+func ruleConditionalAccess(_ *Set, t *template, report reporter) {
+	conditions := map[string]string{} // symbol: its if condition
+	for _, n := range t.Root.Children {
+		if (n.Type == "module_declaration" || n.Type == "resource_declaration") && n.child("identifier") != nil {
+			if v := n.last(); v != nil && v.Type == "if_statement" && len(v.Children) > 0 {
+				conditions[n.child("identifier").Text] = condition(v.Children[0])
+			}
+		}
+	}
+	var visit func(n *Node, guards map[string]bool)
+	visit = func(n *Node, guards map[string]bool) {
+		n = reassociate(n)
+		if n.Type == "ternary_expression" && len(n.Children) == 3 {
+			visit(n.Children[0], guards)
+			cond := condition(n.Children[0])
+			visit(n.Children[1], with(guards, cond))
+			visit(n.Children[2], with(guards, negated(cond)))
+			return
+		}
+		if n.Type == "member_expression" && len(n.Children) > 0 && n.Children[0].Type == "identifier" {
+			sym := n.Children[0].Text
+			if cond, ok := conditions[sym]; ok {
+				rest := n.Text[len(sym):]
+				switch {
+				case !strings.HasPrefix(rest, "!"):
+					report(n.Line, "%s is deployed on a condition and may be null (BCP318): write %s!%s inside a ternary on that condition (not %s.?, which still references a deployment that may not exist)", sym, sym, strings.TrimPrefix(rest, ".?"), sym)
+				case !guards[cond]:
+					report(n.Line, "%s is deployed only if %s: %s holds only in the branch of a ternary on that condition (%s ? %s : an empty value)", sym, cond, n.Text, cond, n.Text)
+				}
+				return
+			}
+		}
+		for _, c := range n.Children {
+			visit(c, guards)
+		}
+	}
+	visit(t.Root, nil)
+}
+
+// reassociate undoes how tree-sitter-bicep parses a member access on a
+// ternary's last operand, c ? a : b!.x: as (c ? a : b)!.x. It returns
+// c ? a : (b!.x), as Bicep reads it; other nodes as they are.
+func reassociate(n *Node) *Node {
+	if n.Type != "member_expression" || len(n.Children) == 0 {
+		return n
+	}
+	tern := n.Children[0]
+	if tern.Type != "ternary_expression" || len(tern.Children) != 3 || !strings.HasPrefix(n.Text, tern.Text) {
+		return n
+	}
+	last := tern.Children[2]
+	access := &Node{Type: n.Type, Text: last.Text + n.Text[len(tern.Text):], Line: last.Line, Children: append([]*Node{last}, n.Children[1:]...)}
+	return &Node{Type: tern.Type, Text: n.Text, Line: n.Line, Children: []*Node{tern.Children[0], tern.Children[1], reassociate(access)}}
+}
+
+// condition is an if or ternary condition's text without its parentheses
+// and spaces, so that the same test written twice compares equal.
+func condition(n *Node) string {
+	for n.Type == "parenthesized_expression" && len(n.Children) == 1 {
+		n = n.Children[0]
+	}
+	return strings.Join(strings.Fields(n.Text), "")
+}
+
+func negated(cond string) string {
+	c, ok := strings.CutPrefix(cond, "!")
+	if !ok {
+		return "!" + cond
+	}
+	if inner, ok := strings.CutPrefix(c, "("); ok && strings.HasSuffix(inner, ")") {
+		if inner = strings.TrimSuffix(inner, ")"); !strings.ContainsAny(inner, "()") {
+			return inner
+		}
+	}
+	return c
+}
+
+func with(guards map[string]bool, cond string) map[string]bool {
+	out := map[string]bool{cond: true}
+	for k := range guards {
+		out[k] = true
+	}
+	return out
+}
