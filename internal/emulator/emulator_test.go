@@ -3,13 +3,8 @@ package emulator
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
-	"html"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +36,7 @@ var (
 func startServer(t *testing.T, edit ...func(*Config)) (*Server, *testenv.Clock) {
 	t.Helper()
 	clk := testenv.NewClock(time.Now().Truncate(time.Second))
-	cfg := Config{
+	s := startWith(t, Config{
 		Tenant: "contoso",
 		Policies: []Policy{
 			{Name: susi, Kind: SignUpSignIn},
@@ -53,16 +48,7 @@ func startServer(t *testing.T, edit ...func(*Config)) (*Server, *testenv.Clock) 
 		Users:   []User{alice, bob},
 		APIs:    []API{{AppIDURI: apiURI, ClientID: apiClientID, Scopes: []string{"tasks.read"}}},
 		Now:     clk.Now,
-		Logger:  slog.New(slog.NewTextHandler(t.Output(), nil)),
-	}
-	for _, e := range edit {
-		e(&cfg)
-	}
-	s, err := Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	}, edit...)
 	return s, clk
 }
 
@@ -101,85 +87,21 @@ func authorizeURL(s *Server, policy string, v url.Values) string {
 // get fetches a page and returns it with its body.
 func get(t *testing.T, u string) (*http.Response, string) {
 	t.Helper()
-	resp, err := browser.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
+	return getPage(t, browser, u)
 }
 
-var (
-	formRE  = regexp.MustCompile(`(?s)<form method="post" action="([^"]*)"[^>]*>(.*?)</form>`)
-	inputRE = regexp.MustCompile(`<input [^>]*>`)
-	attrRE  = regexp.MustCompile(`([\w-]+)="([^"]*)"`)
-)
-
-func attrs(tag string) map[string]string {
-	m := make(map[string]string)
-	for _, a := range attrRE.FindAllStringSubmatch(tag, -1) {
-		m[a[1]] = html.UnescapeString(a[2])
-	}
-	return m
-}
-
-// click submits the form holding the button with the given id, as a browser
-// does: the form's inputs that have a value, then fields, then the button's
-// own name and value. It returns the response and its body.
+// click submits the form holding the button with the given id to the
+// browser origin, as submit does.
 func click(t *testing.T, s *Server, page, buttonID string, fields url.Values) (*http.Response, string) {
 	t.Helper()
-	buttonRE := regexp.MustCompile(`<button [^>]*id="` + regexp.QuoteMeta(buttonID) + `"[^>]*>`)
-	for _, f := range formRE.FindAllStringSubmatch(page, -1) {
-		button := buttonRE.FindString(f[2])
-		if button == "" {
-			continue
-		}
-		form := url.Values{}
-		for _, in := range inputRE.FindAllString(f[2], -1) {
-			if a := attrs(in); a["value"] != "" {
-				form.Set(a["name"], a["value"])
-			}
-		}
-		for k, v := range fields {
-			form[k] = v
-		}
-		if a := attrs(button); a["name"] != "" {
-			form.Set(a["name"], a["value"])
-		}
-		resp, err := browser.PostForm(s.BrowserURL()+html.UnescapeString(f[1]), form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, string(b)
-	}
-	t.Fatalf("no button %q in page:\n%s", buttonID, page)
-	return nil, ""
+	return submit(t, browser, s.BrowserURL(), page, buttonID, fields)
 }
 
 // redirectParams checks resp sends the browser to the app and returns the
 // query it sends along.
 func redirectParams(t *testing.T, resp *http.Response) url.Values {
 	t.Helper()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("status = %d, want 302", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != redirectURI {
-		t.Fatalf("redirected to %q, want %q", got, redirectURI)
-	}
-	return loc.Query()
+	return redirectedTo(t, resp, redirectURI)
 }
 
 // signIn runs an authorize request for policy and clicks the buttons in
@@ -205,16 +127,7 @@ func signIn(t *testing.T, s *Server, policy, scope string, buttons ...string) (c
 // postToken calls the token endpoint of policy and decodes the JSON answer.
 func postToken(t *testing.T, s *Server, policy string, form url.Values) (int, map[string]any) {
 	t.Helper()
-	resp, err := tlsClient(t, s).PostForm("https://"+s.TLSHost()+"/contoso.onmicrosoft.com/"+policy+"/oauth2/v2.0/token", form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, body
+	return postJSON(t, tlsClient(t, s), "https://"+s.TLSHost()+"/contoso.onmicrosoft.com/"+policy+"/oauth2/v2.0/token", form)
 }
 
 func codeForm(code, verifier string) url.Values {
@@ -272,14 +185,7 @@ func TestStartConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := Start(tt.cfg)
-			if err == nil {
-				s.Close()
-				t.Fatal("Start succeeded")
-			}
-			if !strings.HasPrefix(err.Error(), "emulator: ") {
-				t.Errorf("error %q lacks the emulator prefix", err)
-			}
+			wantStartError(t, tt.cfg)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package emulator
 import (
 	"encoding/json"
 	"html"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -42,7 +41,7 @@ var xClient = Client{ID: xClientID, Secret: "doc-secret", RedirectURIs: []string
 func startExternalID(t *testing.T, edit ...func(*Config)) (*Server, *testenv.Clock, *flow) {
 	t.Helper()
 	clk := testenv.NewClock(time.Now().Truncate(time.Second))
-	cfg := Config{
+	s := startWith(t, Config{
 		Tenant:     "contoso",
 		TenantID:   xTenantID,
 		ExternalID: true,
@@ -50,17 +49,8 @@ func startExternalID(t *testing.T, edit ...func(*Config)) (*Server, *testenv.Clo
 		Users:      []User{abe, alice},
 		APIs:       []API{{AppIDURI: xAPIURI, ClientID: xAPIClientID, Scopes: []string{"ToDoList.Read", "ToDoList.ReadWrite"}}},
 		Now:        clk.Now,
-		Logger:     slog.New(slog.NewTextHandler(t.Output(), nil)),
-	}
-	for _, e := range edit {
-		e(&cfg)
-	}
-	s, err := Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, clk, newFlow(t, s, cfg.Clients[0])
+	}, edit...)
+	return s, clk, newFlow(t, s, s.cfg.Clients[0])
 }
 
 // TestExternalIDShapes checks the External ID mode's answers against the
@@ -98,29 +88,7 @@ func TestExternalIDShapes(t *testing.T) {
 			return redirectQuery(f.back(resp))
 		},
 	}
-	files, err := filepath.Glob(filepath.Join("testdata", "externalid", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, file := range files {
-		name := filepath.Base(file)
-		if name == "errors.json" {
-			continue // TestExternalIDDocumentedErrors
-		}
-		answer, ok := answers[name]
-		if !ok {
-			t.Errorf("testdata/externalid/%s has no request in TestExternalIDShapes", name)
-			continue
-		}
-		t.Run(name, func(t *testing.T) {
-			sh := loadShape(t, filepath.Join("externalid", name))
-			checkShape(t, sh, answer(t))
-		})
-		delete(answers, name)
-	}
-	for name := range answers {
-		t.Errorf("TestExternalIDShapes asks for testdata/externalid/%s, which is missing", name)
-	}
+	checkShapeFiles(t, "externalid", answers)
 }
 
 // externalIDError is a row of testdata/externalid/errors.json.
@@ -273,14 +241,7 @@ func TestExternalIDDocumentedErrors(t *testing.T) {
 				t.Fatalf("errors.json case %q gives no error_source", c.Name)
 			}
 			got := run(t)
-			msg := c.Message
-			for i, a := range got.args {
-				msg = strings.ReplaceAll(msg, "{"+strconv.Itoa(i)+"}", a)
-			}
-			if strings.Contains(msg, "{0}") {
-				t.Fatalf("the test gives no value for the {0} of %q", c.Message)
-			}
-			want := "AADSTS" + strconv.Itoa(c.Code) + ": " + msg
+			want := "AADSTS" + strconv.Itoa(c.Code) + ": " + documentedMessage(t, c.Message, got.args)
 			if got.status != c.Status {
 				t.Errorf("status = %d, want %d (%s)", got.status, c.Status, c.StatusSource)
 			}

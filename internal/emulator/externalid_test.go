@@ -438,14 +438,7 @@ func TestExternalIDStartErrors(t *testing.T) {
 		"custom domain":                         {Tenant: "contoso", ExternalID: true, CustomDomain: "127.0.0.1"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			s, err := Start(cfg)
-			if err == nil {
-				s.Close()
-				t.Fatal("Start succeeded")
-			}
-			if !strings.HasPrefix(err.Error(), "emulator: ") {
-				t.Errorf("error %q lacks the emulator prefix", err)
-			}
+			wantStartError(t, cfg)
 		})
 	}
 }

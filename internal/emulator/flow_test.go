@@ -1,14 +1,9 @@
 package emulator
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"html"
-	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -31,17 +26,12 @@ type flow struct {
 // form and the default listeners.
 func newFlow(t *testing.T, s *Server, c Client) *flow {
 	t.Helper()
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(s.CACertPEM()) {
-		t.Fatal("CACertPEM holds no certificate")
-	}
+	client := tlsClient(t, s)
+	client.CheckRedirect = browser.CheckRedirect // so tests can read Location
 	return &flow{
 		t: t, s: s, client: c, redirect: c.RedirectURIs[0],
 		tenant: s.tenantDomain, pages: s.BrowserURL(), oauth: s.TLSHost(),
-		http: &http.Client{
-			Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		http: client,
 	}
 }
 
@@ -62,16 +52,7 @@ func (f *flow) path(policy string) string {
 
 func (f *flow) get(u string) (*http.Response, string) {
 	f.t.Helper()
-	resp, err := f.http.Get(u)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return resp, string(b)
+	return getPage(f.t, f.http, u)
 }
 
 // authorize opens the sign-in page of policy and returns the response, its
@@ -88,55 +69,18 @@ func (f *flow) authorize(policy, scope, nonce, state string) (*http.Response, st
 	return resp, page, verifier
 }
 
-// click submits the form holding the button with the given id, as the
-// package's click helper does, to the flow's page origin.
+// click submits the form holding the button with the given id to the
+// flow's page origin, as submit does.
 func (f *flow) click(page, buttonID string, fields url.Values) (*http.Response, string) {
 	f.t.Helper()
-	buttonRE := regexp.MustCompile(`<button [^>]*id="` + regexp.QuoteMeta(buttonID) + `"[^>]*>`)
-	for _, m := range formRE.FindAllStringSubmatch(page, -1) {
-		button := buttonRE.FindString(m[2])
-		if button == "" {
-			continue
-		}
-		form := url.Values{}
-		for _, in := range inputRE.FindAllString(m[2], -1) {
-			if a := attrs(in); a["value"] != "" {
-				form.Set(a["name"], a["value"])
-			}
-		}
-		for k, v := range fields {
-			form[k] = v
-		}
-		if a := attrs(button); a["name"] != "" {
-			form.Set(a["name"], a["value"])
-		}
-		resp, err := f.http.PostForm(f.pages+html.UnescapeString(m[1]), form)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
-	}
-	f.t.Fatalf("no button %q in page:\n%s", buttonID, page)
-	return nil, ""
+	return submit(f.t, f.http, f.pages, page, buttonID, fields)
 }
 
 // back checks resp sends the browser to the flow's redirect URI and returns
 // the query it carries.
 func (f *flow) back(resp *http.Response) url.Values {
 	f.t.Helper()
-	if resp.StatusCode != http.StatusFound {
-		f.t.Fatalf("status = %d, want 302", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != f.redirect {
-		f.t.Fatalf("redirected to %q, want %q", got, f.redirect)
-	}
-	return loc.Query()
+	return redirectedTo(f.t, resp, f.redirect)
 }
 
 // signIn signs user in to policy with scope and nonce and returns the code
@@ -158,16 +102,7 @@ func (f *flow) signIn(policy, scope, nonce string, user User) (string, string) {
 // post calls the token endpoint of policy and decodes the JSON answer.
 func (f *flow) post(policy string, form url.Values) (int, map[string]any) {
 	f.t.Helper()
-	resp, err := f.http.PostForm("https://"+f.oauth+f.path(policy)+"/oauth2/v2.0/token", form)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		f.t.Fatal(err)
-	}
-	return resp.StatusCode, body
+	return postJSON(f.t, f.http, "https://"+f.oauth+f.path(policy)+"/oauth2/v2.0/token", form)
 }
 
 func (f *flow) codeForm(code, verifier string) url.Values {

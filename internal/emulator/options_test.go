@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -30,14 +29,7 @@ func TestStartOptionErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := Start(Config{Tenant: "contoso", Policies: []Policy{tt.policy}})
-			if err == nil {
-				s.Close()
-				t.Fatal("Start succeeded")
-			}
-			if !strings.HasPrefix(err.Error(), "emulator: ") {
-				t.Errorf("error %q lacks the emulator prefix", err)
-			}
+			wantStartError(t, Config{Tenant: "contoso", Policies: []Policy{tt.policy}})
 		})
 	}
 }
@@ -286,7 +278,7 @@ func TestStrictLogout(t *testing.T) {
 
 // msalSignIn signs alice in through MSAL Go with authority, driving the
 // pages with f, and returns the result and MSAL's client.
-func msalSignIn(t *testing.T, f *flow, authority, policy string) (confidential.AuthResult, confidential.Client) {
+func msalSignIn(t *testing.T, f *flow, authority string) (confidential.AuthResult, confidential.Client) {
 	t.Helper()
 	ctx := t.Context()
 	cred, err := confidential.NewCredFromSecret(f.client.Secret)
@@ -302,6 +294,7 @@ func msalSignIn(t *testing.T, f *flow, authority, policy string) (confidential.A
 	if err != nil {
 		t.Fatal(err)
 	}
+	// MSAL has no state, nonce or PKCE options for AuthCodeURL.
 	verifier := rand.Text() + rand.Text()
 	u, err := url.Parse(authURL)
 	if err != nil {
@@ -343,18 +336,6 @@ func verifyIDToken(t *testing.T, f *flow, clk *testenv.Clock, policy, raw string
 	return tok
 }
 
-func callAPI(t *testing.T, s *Server, accessToken string) int {
-	t.Helper()
-	req, _ := http.NewRequest("GET", s.APIURL(), nil)
-	req.Header.Set("Authorization", "Bearer "+accessToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 func TestIssuerForm(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -387,7 +368,7 @@ func TestIssuerForm(t *testing.T) {
 				t.Errorf("discovery issuer = %v, want %q", d["issuer"], want)
 			}
 			// MSAL checks the issuer's host; go-oidc checks the whole issuer.
-			res, _ := msalSignIn(t, f, "https://"+host+"/contoso.onmicrosoft.com/"+susi, susi)
+			res, _ := msalSignIn(t, f, "https://"+host+"/contoso.onmicrosoft.com/"+susi)
 			if tok := verifyIDToken(t, f, clk, susi, res.IDToken.RawToken); tok.Issuer != want {
 				t.Errorf("ID token iss = %q, want %q", tok.Issuer, want)
 			}
@@ -397,7 +378,7 @@ func TestIssuerForm(t *testing.T) {
 			// A token keeps its issuer when the setting changes, and the API
 			// accepts tokens of both forms.
 			s.SetIssuerForm(1 - tt.form)
-			if status := callAPI(t, s, res.AccessToken); status != http.StatusOK {
+			if status, _ := callAPIJSON(t, s, res.AccessToken); status != http.StatusOK {
 				t.Errorf("API status for a token of the previous form = %d", status)
 			}
 			if _, d := f.discovery(susi); d["issuer"] == want {
@@ -479,12 +460,12 @@ func TestCustomDomain(t *testing.T) {
 			}
 
 			// The whole flow stays on the domain, and so do the tokens' issuer.
-			res, app := msalSignIn(t, f, s.AuthorityByTenantID(host, susi), susi)
+			res, app := msalSignIn(t, f, s.AuthorityByTenantID(host, susi))
 			tok := verifyIDToken(t, f, clk, susi, res.IDToken.RawToken)
 			if want := "https://" + host + "/" + s.TenantID() + "/v2.0/"; tok.Issuer != want {
 				t.Errorf("ID token iss = %q, want %q", tok.Issuer, want)
 			}
-			if status := callAPI(t, s, res.AccessToken); status != http.StatusOK {
+			if status, _ := callAPIJSON(t, s, res.AccessToken); status != http.StatusOK {
 				t.Errorf("API status = %d", status)
 			}
 			for _, r := range s.Requests() {
@@ -513,7 +494,7 @@ func TestAuthorityByTenantID(t *testing.T) {
 	}
 	f := newFlow(t, s, Client{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}})
 	f.tenant = strings.ToLower(s.TenantID())
-	res, _ := msalSignIn(t, f, s.AuthorityByTenantID(s.TLSHost(), susi), susi)
+	res, _ := msalSignIn(t, f, s.AuthorityByTenantID(s.TLSHost(), susi))
 	verifyIDToken(t, f, clk, susi, res.IDToken.RawToken)
 	var paths []string
 	for _, r := range s.Requests() {
@@ -581,17 +562,9 @@ func TestBrokenBodyShape(t *testing.T) {
 	s, _ := startServer(t)
 	s.BreakNextTokenResponse()
 	code, verifier := signIn(t, s, susi, "openid offline_access "+apiScope, "user-"+alice.ObjectID)
-	resp, err := tlsClient(t, s).PostForm("https://"+s.TLSHost()+"/contoso.onmicrosoft.com/"+susi+"/oauth2/v2.0/token", codeForm(code, verifier))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d", resp.StatusCode)
+	status, body := postToken(t, s, susi, codeForm(code, verifier))
+	if status != http.StatusOK {
+		t.Fatalf("status %d", status)
 	}
 	if _, ok := body["expires_in"].(map[string]any); !ok {
 		t.Errorf("expires_in = %#v, want an object", body["expires_in"])

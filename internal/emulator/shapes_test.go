@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -259,7 +258,7 @@ var docClient = Client{ID: docClientID, Secret: "doc-secret", RedirectURIs: []st
 func startDocTenant(t *testing.T, edit ...func(*Config)) (*Server, *testenv.Clock, *flow) {
 	t.Helper()
 	clk := testenv.NewClock(time.Now().Truncate(time.Second))
-	cfg := Config{
+	s := startWith(t, Config{
 		Tenant:   "fabrikamb2c",
 		TenantID: docTenantID,
 		Policies: []Policy{
@@ -273,16 +272,7 @@ func startDocTenant(t *testing.T, edit ...func(*Config)) (*Server, *testenv.Cloc
 		APIs:         []API{{AppIDURI: docAPI, ClientID: "f2a76e08-93f2-4350-833c-965c02483b11", Scopes: []string{"read", "write"}}},
 		StrictLogout: true,
 		Now:          clk.Now,
-		Logger:       slog.New(slog.NewTextHandler(t.Output(), nil)),
-	}
-	for _, e := range edit {
-		e(&cfg)
-	}
-	s, err := Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	}, edit...)
 	return s, clk, newFlow(t, s, docClient)
 }
 
@@ -293,18 +283,13 @@ var david = User{ObjectID: "1558f87f-452b-4757-bcd1-883000000001", Email: "david
 func startAccessTokenTenant(t *testing.T) *flow {
 	t.Helper()
 	c := Client{ID: "38307aee-303c-4fff-8087-d8d200000001", Secret: "doc-secret", RedirectURIs: []string{"https://jwt.ms"}}
-	s, err := Start(Config{
+	s := startWith(t, Config{
 		Tenant:   "contoso",
 		Policies: []Policy{{Name: "B2C_1_signupsignin1"}},
 		Clients:  []Client{c},
 		Users:    []User{david},
 		APIs:     []API{{AppIDURI: "https://contoso.onmicrosoft.com/api", ClientID: "f2a76e08-93f2-4350-833c-965c02483b11", Scopes: []string{"read"}}},
-		Logger:   slog.New(slog.NewTextHandler(t.Output(), nil)),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
 	return newFlow(t, s, c)
 }
 
@@ -392,29 +377,7 @@ func TestShapes(t *testing.T) {
 		},
 	}
 
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, file := range files {
-		name := filepath.Base(file)
-		if name == "errors.json" {
-			continue // TestDocumentedErrors
-		}
-		answer, ok := answers[name]
-		if !ok {
-			t.Errorf("testdata/%s has no request in TestShapes", name)
-			continue
-		}
-		t.Run(name, func(t *testing.T) {
-			sh := loadShape(t, name)
-			checkShape(t, sh, answer(t))
-		})
-		delete(answers, name)
-	}
-	for name := range answers {
-		t.Errorf("TestShapes asks for testdata/%s, which is missing", name)
-	}
+	checkShapeFiles(t, "", answers)
 }
 
 // documentedError is a row of testdata/errors.json.
@@ -544,14 +507,7 @@ func TestDocumentedErrors(t *testing.T) {
 				t.Fatalf("errors.json case %q lacks its code, message, status or status_source", c.Name)
 			}
 			got := run(t)
-			msg := c.Message
-			for i, a := range got.args {
-				msg = strings.ReplaceAll(msg, "{"+strconv.Itoa(i)+"}", a)
-			}
-			if strings.Contains(msg, "{0}") {
-				t.Fatalf("the test gives no value for the {0} of %q", c.Message)
-			}
-			want := c.Code + ": " + msg
+			want := c.Code + ": " + documentedMessage(t, c.Message, got.args)
 			if got.status != c.Status {
 				t.Errorf("status = %d, want %d (%s)", got.status, c.Status, c.StatusSource)
 			}
