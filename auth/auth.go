@@ -70,6 +70,8 @@ type User struct {
 
 	sess *session.Session
 	data sessionData
+	// loaded is when the session row was read and found live.
+	loaded time.Time
 }
 
 // sessionData is what a session stores, encrypted.
@@ -176,7 +178,7 @@ func (s *Service) load(ctx context.Context, id string) (*User, error) {
 	if err != nil {
 		return nil, session.ErrNotFound // written by another schema: start over
 	}
-	return &User{Claims: data.claims(), sess: sess, data: data}, nil
+	return &User{Claims: data.claims(), sess: sess, data: data, loaded: s.cfg.Now()}, nil
 }
 
 // RequireSignIn sends a signed-out visitor through sign-in and back to the

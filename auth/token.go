@@ -24,9 +24,19 @@ func (s *Service) AccessToken(ctx context.Context, scopes []string) (string, err
 		return "", ErrSignInRequired
 	}
 	mk := memoKey{session: sessionHash(user.sess.ID), account: user.data.AccountID, scopes: strings.Join(scopes, " ")}
-	if tok, ok := s.memo.get(mk, s.cfg.Now()); ok {
-		return tok, nil
+	// The memo vouches for a session only just read: a request running
+	// longer (a stream, work detached from it) reads the token cache, which
+	// a sign-out on another instance has deleted. MSAL's clock, not
+	// Config.Now, says when its tokens need refreshing.
+	if s.cfg.Now().Sub(user.loaded) < memoTrust {
+		if tok, ok := s.memo.get(mk, time.Now()); ok {
+			return tok, nil
+		}
 	}
+	// Calls of one request at once (two scope sets) each read the cache
+	// into their own copy of the session.
+	sess := *user.sess
+	user = &User{Claims: user.Claims, sess: &sess, data: user.data, loaded: user.loaded}
 	// The requests of one session for the same scopes at once (tabs opened
 	// together after the token expired) share one call: one refresh, not
 	// one per tab that all but one would lose.
@@ -83,6 +93,10 @@ func isTyped[T error](err error) bool {
 	return ok
 }
 
+// memoTrust is how long after its session was read a request may take a
+// token from the memo.
+const memoTrust = 10 * time.Second
+
 // freshSession is how young a session is when a failed token request means
 // a configuration problem rather than a stale sign-in.
 const freshSession = time.Minute
@@ -96,6 +110,6 @@ func (s *Service) acquireSilent(ctx context.Context, user *User, scopes []string
 	if err != nil {
 		return "", err
 	}
-	s.memo.put(mk, at, s.cfg.Now())
+	s.memo.put(mk, at, time.Now())
 	return at.Token, nil
 }

@@ -1,12 +1,14 @@
 package auth_test
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/b2c-functions-go/b2c-functions-go/auth"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
@@ -113,5 +115,58 @@ func TestAccessTokenStaysWithItsSession(t *testing.T) {
 	replay.Jar.SetCookies(testenv.ParseURL(t, s.URL), kept)
 	if r := testenv.Get(t, replay, s.URL+"/token"); r.Status != http.StatusUnauthorized {
 		t.Fatalf("/token with Bob's replaced session: %d, want 401", r.Status)
+	}
+}
+
+// A request that outlives its session gets no token from the process: a
+// stream still running when the user signed out on another instance (whose
+// rows are gone, as that sign-out deletes them) must not keep calling APIs
+// for the next hour.
+func TestLongRequestAfterSignOutElsewhere(t *testing.T) {
+	var mu sync.Mutex
+	offset := time.Duration(0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(offset) }
+	var s *site
+	s = startSite(t, siteOptions{
+		config: func(c *auth.Config) { c.Now = now },
+		routes: func(mux *http.ServeMux, svc *auth.Service) {
+			mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
+				for _, e := range testenv.Entities(t, s.Table, nil) {
+					if _, err := s.Table.DeleteEntity(r.Context(), e.PartitionKey, e.RowKey, nil); err != nil {
+						t.Error(err)
+					}
+				}
+				mu.Lock()
+				offset += time.Minute // the stream runs on
+				mu.Unlock()
+				if _, err := svc.AccessToken(r.Context(), []string{apiScope}); !errors.Is(err, auth.ErrSignInRequired) {
+					t.Errorf("AccessToken a minute into a request whose session is gone: %v, want ErrSignInRequired", err)
+				}
+			})
+		},
+	})
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID)
+	if r := testenv.Get(t, c, s.URL+"/token"); r.Status != http.StatusOK {
+		t.Fatalf("GET /token: %d", r.Status)
+	}
+	testenv.Get(t, c, s.URL+"/stream")
+}
+
+// The process serves a token only while MSAL would: its refresh time is
+// on MSAL's clock, the machine's, whatever clock sessions are kept on. A
+// session clock 4 minutes behind must not stretch a token's life by 4.
+func TestMemoKeepsMSALsClock(t *testing.T) {
+	const lifetime = 303 * time.Second
+	s := startSite(t, siteOptions{
+		emulator: func(c *emulator.Config) { c.AccessTokenLifetime = lifetime },
+		config:   func(c *auth.Config) { c.Now = func() time.Time { return time.Now().Add(-4 * time.Minute) } },
+	})
+	c := testenv.NewBrowser(t)
+	testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID)
+	first := testenv.Get(t, c, s.URL+"/token").Body
+	time.Sleep(lifetime - 5*time.Minute + 500*time.Millisecond)
+	if again := testenv.Get(t, c, s.URL+"/token").Body; again == first {
+		t.Fatal("a token in MSAL's refresh window was served again from the process")
 	}
 }

@@ -12,9 +12,9 @@ import (
 // then reads neither the token cache nor builds an MSAL client: the session
 // read that made the request signed in is its only storage call.
 //
-// An entry is found only through its session: a request reaches it after
-// the session row was read and found live, so a session signed out, expired
-// or deleted on another instance gets nothing from here.
+// An entry is found only through its session, by a request that read the
+// session row and found it live moments before (memoTrust), so a session
+// signed out, expired or deleted on another instance gets nothing from here.
 type tokenMemo struct {
 	mu      sync.Mutex
 	entries map[memoKey]b2c.AccessToken
@@ -40,12 +40,15 @@ func (m *tokenMemo) get(k memoKey, now time.Time) (string, bool) {
 }
 
 func (m *tokenMemo) put(k memoKey, at b2c.AccessToken, now time.Time) {
+	if !now.Before(at.RefreshAt) {
+		return // a token of 5 minutes or less: MSAL refreshes it every time
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.entries == nil {
 		m.entries = make(map[memoKey]b2c.AccessToken)
 	}
-	if len(m.entries) >= memoEntries {
+	if _, ok := m.entries[k]; !ok && len(m.entries) >= memoEntries {
 		for k, e := range m.entries {
 			if !now.Before(e.RefreshAt) {
 				delete(m.entries, k)

@@ -9,7 +9,8 @@ import (
 )
 
 // The memo holds at most memoEntries tokens, drops those MSAL would refresh
-// before any other, and serves none past its refresh time.
+// before any other, replaces a session's token without dropping another,
+// and serves or keeps none past its refresh time.
 func TestTokenMemoIsBounded(t *testing.T) {
 	now := time.Now()
 	var m tokenMemo
@@ -34,6 +35,15 @@ func TestTokenMemoIsBounded(t *testing.T) {
 	}
 	if n := len(m.entries); n > memoEntries {
 		t.Fatalf("%d entries, bound %d", n, memoEntries)
+	}
+	m.put(kept, b2c.AccessToken{Token: "kept again", RefreshAt: now.Add(2 * time.Hour)}, later)
+	if n := len(m.entries); n != memoEntries {
+		t.Fatalf("replacing a token in a full memo left %d entries, want %d", n, memoEntries)
+	}
+	short := memoKey{session: "short"}
+	m.put(short, b2c.AccessToken{Token: "short", RefreshAt: later}, later)
+	if _, ok := m.entries[short]; ok {
+		t.Fatal("a token already due for refresh was kept")
 	}
 	m.forget("0")
 	if _, ok := m.get(memoKey{session: "0"}, later); ok {

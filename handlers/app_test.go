@@ -28,7 +28,7 @@ const (
 	testSUSI     = "B2C_1_signupsignin1"
 )
 
-var alice = emulator.User{ObjectID: "a11ce000-0000-4000-8000-000000000001", Email: "alice@example.com", Name: "Alice Example", GivenName: "Alice", FamilyName: "Example"}
+var alice = emulator.Alice
 
 // appOptions vary the app a test starts. The zero value is an app whose
 // B2C cannot be reached (a closed loopback port) over a fresh Azurite table:

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
-	"github.com/b2c-functions-go/b2c-functions-go/infra/check"
 )
 
 // TestSignInAlertReadsTheHandlersLog: the sign-in failure alert's query
@@ -20,14 +19,7 @@ func TestSignInAlertReadsTheHandlersLog(t *testing.T) {
 	if !ok {
 		t.Fatal("infra/modules/alerts.bicep has no literal signInFailureQuery")
 	}
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile(filepath.Join(root, "handlers", "errors.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := readRepoFile(t, "handlers", "errors.go")
 	const msg = `"request failed"`
 	if !strings.Contains(string(src), `"request failed", attrs...`) || !strings.Contains(query, "tostring(line.msg) == "+msg) {
 		t.Errorf("the query must select the handler's %s lines (handlers/errors.go renderError)", msg)
@@ -56,10 +48,7 @@ func TestSignInAlertReadsTheHandlersLog(t *testing.T) {
 // alerts, and the Key Vault event subscription), with ${siteName} shown as
 // <app> and the secret's name resolved.
 func TestMonitoringDocListsTheAlerts(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
 	read := func(rel string) string {
 		t.Helper()
 		b, err := os.ReadFile(filepath.Join(root, rel))

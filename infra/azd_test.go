@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/b2c-functions-go/b2c-functions-go/infra/check"
 )
 
 // The fields of azure.yaml that azd's schema (schemas/v1.0/azure.yaml.json
@@ -37,14 +35,8 @@ var (
 // from a folder that exists, with a prepackage hook that exists and builds
 // the folder azd packages.
 func TestAzureYAML(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(root, "azure.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
+	raw := readRepoFile(t, "azure.yaml")
 	var doc map[string]any
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		t.Fatalf("azure.yaml: %v", err)
@@ -82,10 +74,7 @@ func TestAzureYAML(t *testing.T) {
 	if len(services) != 1 {
 		t.Fatalf("services: %v, want the one handler", services)
 	}
-	main, err := os.ReadFile(filepath.Join(root, "infra", "main.bicep"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	main := readRepoFile(t, "infra", "main.bicep")
 	for name, v := range services {
 		svc, _ := v.(map[string]any)
 		where := "services." + name

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/b2c-functions-go/b2c-functions-go/infra/check"
 )
 
 // alwaysReadyBaselineUSD is Flex Consumption's always-ready baseline price
@@ -30,10 +28,7 @@ const alwaysReadyBaselineUSD = 0.000004
 // "at least two always-ready instances for each per-function scaling
 // function or group ... billed as always-ready instances").
 func TestDocsStateTheIdleCost(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
 	set := infra(t)
 	values, ok := set.Assignments("infra/prod.bicepparam")
 	if !ok {
@@ -56,10 +51,7 @@ func TestDocsStateTheIdleCost(t *testing.T) {
 	zoneRedundant := text("zoneRedundant") == "true"
 
 	// The template asks for always-ready instances for the http group only.
-	app, err := os.ReadFile(filepath.Join(root, "infra", "modules", "functionapp.bicep"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := readRepoFile(t, "infra", "modules", "functionapp.bicep")
 	if !strings.Contains(string(app), "[{ name: 'http', instanceCount: alwaysReadyInstances }]") || strings.Contains(string(app), "'function:") {
 		t.Fatal("functionapp.bicep: alwaysReady is no longer the http group alone; recount what the docs say")
 	}
@@ -73,10 +65,7 @@ func TestDocsStateTheIdleCost(t *testing.T) {
 	}
 	monthly := float64(billed) * float64(memoryMB) / 1024 * 30 * 24 * 3600 * alwaysReadyBaselineUSD
 
-	doc, err := os.ReadFile(filepath.Join(root, "docs", "deploy.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := readRepoFile(t, "docs", "deploy.md")
 	for _, want := range []string{
 		fmt.Sprintf("%d always-ready instances", billed),
 		fmt.Sprintf("USD %.2f a month", monthly),
@@ -125,22 +114,12 @@ var memoryAllowedRE = regexp.MustCompile(`@allowed\(\[\s*((?:\d+\s*)+)\]\)\s*par
 // instanceMemoryMB are the ones docs/deploy.md names, beside the command
 // that lists the regions offering Flex Consumption.
 func TestDocsStateTheInstanceMemories(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	main, err := os.ReadFile(filepath.Join(root, "infra", "main.bicep"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	main := readRepoFile(t, "infra", "main.bicep")
 	m := memoryAllowedRE.FindSubmatch(main)
 	if m == nil {
 		t.Fatal("main.bicep: instanceMemoryMB has no @allowed list of sizes")
 	}
-	doc, err := os.ReadFile(filepath.Join(root, "docs", "deploy.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := readRepoFile(t, "docs", "deploy.md")
 	_, bullet, ok := strings.Cut(string(doc), "- **Instance memory**:")
 	if !ok {
 		t.Fatal(`docs/deploy.md has no "Instance memory" item`)

@@ -96,10 +96,7 @@ var linkRE = regexp.MustCompile(`!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
 // names a file or folder in the repository, and every #anchor a heading of
 // the page it points to.
 func TestDocLinksResolve(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
 	pages := docPages(t, root)
 	anchors := map[string]map[string]bool{}
 	for _, p := range pages {
@@ -146,10 +143,7 @@ var scriptRE = regexp.MustCompile(`(?:^|[^\w./-])(scripts/[\w.-]*\w)`)
 // TestDocScriptsExist: every scripts/<name> the pages mention, in prose or
 // in a command, is an executable file.
 func TestDocScriptsExist(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
 	seen := 0
 	for _, p := range docPages(t, root) {
 		named := map[string]bool{}
@@ -299,10 +293,7 @@ func knownSettings(t *testing.T, root string) map[string]string {
 // span such as `B2C_CLIENT_ID`, or a variable a command exports) is one
 // the code or the templates know, so a misspelt or retired name fails.
 func TestDocSettingsAreKnown(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
 	known := knownSettings(t, root)
 	seen := 0
 	for _, p := range docPages(t, root) {
@@ -322,14 +313,7 @@ func TestDocSettingsAreKnown(t *testing.T) {
 // Configuration table lists exactly the handler's settings
 // (appsettings.All).
 func TestReadme(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readRepoFile(t, "README.md")
 	readme := string(b)
 	if n := len(strings.SplitAfter(strings.TrimSuffix(readme, "\n"), "\n")); n > readmeMaxLines {
 		t.Errorf("README.md has %d lines, more than %d: move the detail into docs/", n, readmeMaxLines)

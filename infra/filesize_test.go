@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/b2c-functions-go/b2c-functions-go/infra/check"
 )
 
 // maxSourceLines is the most lines a Go file other than a test may have:
@@ -18,12 +16,9 @@ const maxSourceLines = 500
 // TestNoLargeSourceFile holds every Go file of the module but tests and
 // testdata to maxSourceLines.
 func TestNoLargeSourceFile(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
 	n := 0
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

@@ -92,10 +92,7 @@ func TestAppSettingsMatchHandlerAndHost(t *testing.T) {
 	if len(settings) == 0 {
 		t.Fatal("no app settings found in infra/ (a Microsoft.Web/sites/config 'appsettings' resource or siteConfig.appSettings)")
 	}
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
 	refs, err := functionJSONRefs(root)
 	if err != nil {
 		t.Fatal(err)
@@ -280,4 +277,24 @@ func TestFunctionJSONRefs(t *testing.T) {
 	if refs["SWEEP_SCHEDULE"] != "functions/sweep/function.json" || len(refs) != 1 {
 		t.Fatalf("got %v", refs)
 	}
+}
+
+// moduleRoot is the repository's root, the folder of its go.mod.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	root, err := check.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// readRepoFile reads a file of the repository, named from its root.
+func readRepoFile(t *testing.T, path ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{moduleRoot(t)}, path...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

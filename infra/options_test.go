@@ -113,14 +113,8 @@ var envReadRE = regexp.MustCompile(`readEnvironmentVariable\('([A-Z0-9_]+)'`)
 // parameter file reads is named in "Deploy to Azure" (docs/deploy.md),
 // where a deployer learns what to export.
 func TestParameterFileVariablesInDeployDoc(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := os.ReadFile(filepath.Join(root, "docs", "deploy.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
+	doc := readRepoFile(t, "docs", "deploy.md")
 	section := string(doc)
 	if !strings.HasPrefix(section, "# Deploy to Azure\n") {
 		t.Fatal(`docs/deploy.md does not start with "# Deploy to Azure"`)

@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/b2c-functions-go/b2c-functions-go/infra/check"
 )
 
 // What the pipeline promises, beyond what actionlint checks (scripts/test
@@ -19,14 +17,8 @@ import (
 // the parameter files given every variable they read, but never the B2C
 // secret; on main, deploy, publish, smoke requests and doctor.
 func TestPipeline(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(root, ".github", "workflows", "ci.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := moduleRoot(t)
+	raw := readRepoFile(t, ".github", "workflows", "ci.yml")
 	text := string(raw)
 	var wf workflow
 	if err := yaml.Unmarshal(raw, &wf); err != nil {
@@ -55,10 +47,7 @@ func TestPipeline(t *testing.T) {
 	if _, ok := wf.Env["B2C_CLIENT_SECRET_IN_VAULT"]; ok {
 		t.Error("the workflow hard-codes B2C_CLIENT_SECRET_IN_VAULT: set it after az keyvault secret show finds the secret")
 	}
-	script, err := os.ReadFile(filepath.Join(root, "scripts", "secret-in-vault"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	script := readRepoFile(t, "scripts", "secret-in-vault")
 	if !strings.Contains(string(script), "az keyvault secret show") || !strings.Contains(string(script), `echo "B2C_CLIENT_SECRET_IN_VAULT=true"`) {
 		t.Error("scripts/secret-in-vault must print B2C_CLIENT_SECRET_IN_VAULT=true only after az keyvault secret show finds the secret")
 	}
@@ -146,14 +135,7 @@ func TestPipeline(t *testing.T) {
 // it releases, and attaches the app folder's zip; only the release job may
 // write, and every action is pinned to a commit.
 func TestRelease(t *testing.T) {
-	root, err := check.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(root, ".github", "workflows", "release.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := readRepoFile(t, ".github", "workflows", "release.yml")
 	var wf workflow
 	if err := yaml.Unmarshal(raw, &wf); err != nil {
 		t.Fatal(err)

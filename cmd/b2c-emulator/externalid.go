@@ -31,14 +31,11 @@ func runExternalID(ctx context.Context, o externalIDOptions, stdout io.Writer) e
 	redirects := o.redirectURIs
 	apiURI := "api://" + apiClientID
 	srv, err := emulator.Start(emulator.Config{
-		Tenant:     o.tenant,
-		TenantID:   tenantID,
-		ExternalID: true,
-		Clients:    []emulator.Client{{ID: o.clientID, Secret: o.clientSecret, RedirectURIs: redirects}},
-		Users: []emulator.User{
-			{ObjectID: "a11ce000-0000-4000-8000-000000000001", Email: "alice@example.com", Name: "Alice Example", GivenName: "Alice", FamilyName: "Example", Password: testPassword},
-			{ObjectID: "b0b00000-0000-4000-8000-000000000002", Email: "bob@example.com", Name: "Bob Example", GivenName: "Bob", FamilyName: "Example", Password: testPassword},
-		},
+		Tenant:              o.tenant,
+		TenantID:            tenantID,
+		ExternalID:          true,
+		Clients:             []emulator.Client{{ID: o.clientID, Secret: o.clientSecret, RedirectURIs: redirects}},
+		Users:               sampleUsers(),
 		APIs:                []emulator.API{{AppIDURI: apiURI, ClientID: apiClientID, Scopes: []string{"tasks.read"}}},
 		AccessTokenLifetime: o.atLifetime,
 		TLSAddr:             o.tlsAddr,

@@ -132,14 +132,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		{Name: "B2C_1_susi_embedded_reset", Kind: emulator.SignUpSignInWithReset},
 	}
 	srv, err := emulator.Start(emulator.Config{
-		Tenant:   *tenant,
-		TenantID: tenantID,
-		Policies: policies,
-		Clients:  []emulator.Client{{ID: *clientID, Secret: *clientSecret, RedirectURIs: redirectURIs}},
-		Users: []emulator.User{
-			{ObjectID: "a11ce000-0000-4000-8000-000000000001", Email: "alice@example.com", Name: "Alice Example", GivenName: "Alice", FamilyName: "Example", Password: testPassword},
-			{ObjectID: "b0b00000-0000-4000-8000-000000000002", Email: "bob@example.com", Name: "Bob Example", GivenName: "Bob", FamilyName: "Example", Password: testPassword},
-		},
+		Tenant:              *tenant,
+		TenantID:            tenantID,
+		Policies:            policies,
+		Clients:             []emulator.Client{{ID: *clientID, Secret: *clientSecret, RedirectURIs: redirectURIs}},
+		Users:               sampleUsers(),
 		APIs:                []emulator.API{{AppIDURI: apiURI, ClientID: apiClientID, Scopes: []string{"tasks.read"}}},
 		AccessTokenLifetime: *atLifetime,
 		StrictLogout:        *strictLogout,
@@ -197,4 +194,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	<-ctx.Done()
 	return srv.Close()
+}
+
+// sampleUsers are the emulator package's Alice and Bob, with the password
+// the banner prints, for its sign-in form.
+func sampleUsers() []emulator.User {
+	users := []emulator.User{emulator.Alice, emulator.Bob}
+	for i := range users {
+		users[i].Password = testPassword
+	}
+	return users
 }

@@ -27,10 +27,7 @@ const (
 	apiScope     = "https://contoso.onmicrosoft.com/tasks-api/tasks.read"
 )
 
-var (
-	alice = emulator.User{ObjectID: "a11ce000-0000-4000-8000-000000000001", Email: "alice@example.com", Name: "Alice Example", GivenName: "Alice", FamilyName: "Example"}
-	bob   = emulator.User{ObjectID: "b0b00000-0000-4000-8000-000000000002", Email: "bob@example.com", Name: "Bob Example", GivenName: "Bob", FamilyName: "Example"}
-)
+var alice, bob = emulator.Alice, emulator.Bob
 
 type appOptions struct {
 	azurite             *testenv.Azurite // default: the shared one

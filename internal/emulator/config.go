@@ -93,6 +93,14 @@ type User struct {
 	ObjectID, Email, Name, GivenName, FamilyName, Password string
 }
 
+// Alice and Bob are the sample users of the local emulator (cmd/b2c-emulator)
+// and of the tests that sign in through it. They have no password: the
+// emulator's account picker signs them in without one.
+var (
+	Alice = User{ObjectID: "a11ce000-0000-4000-8000-000000000001", Email: "alice@example.com", Name: "Alice Example", GivenName: "Alice", FamilyName: "Example"}
+	Bob   = User{ObjectID: "b0b00000-0000-4000-8000-000000000002", Email: "bob@example.com", Name: "Bob Example", GivenName: "Bob", FamilyName: "Example"}
+)
+
 // API is a protected web API. A full scope is AppIDURI + "/" + scope; its
 // access tokens carry aud = ClientID and scp = the short scopes, space-joined.
 type API struct {

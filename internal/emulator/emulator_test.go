@@ -27,8 +27,8 @@ const (
 )
 
 var (
-	alice = User{ObjectID: "a11ce000-0000-4000-8000-000000000001", Email: "alice@example.com", Name: "Alice Example", GivenName: "Alice", FamilyName: "Example", Password: "alice-pw"}
-	bob   = User{ObjectID: "b0b00000-0000-4000-8000-000000000002", Email: "bob@example.com", Name: "Bob Example", GivenName: "Bob", FamilyName: "Example"}
+	alice = withPassword(Alice, "alice-pw")
+	bob   = Bob
 )
 
 // startServer starts an emulator with the four kinds of policy, one client,
@@ -210,4 +210,9 @@ func TestRequestLog(t *testing.T) {
 	if n := len(s.Requests()); n != 0 {
 		t.Errorf("after ResetRequests, %d requests", n)
 	}
+}
+
+func withPassword(u User, password string) User {
+	u.Password = password
+	return u
 }

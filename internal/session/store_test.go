@@ -199,10 +199,8 @@ func TestTimeouts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store, _, clk := newStore(t)
-			sess, err := store.Create(ctx(t), []byte("x"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			sess := newSession(t, store)
+			var err error
 			for _, d := range tt.steps {
 				clk.Add(d)
 				_, err = store.Load(ctx(t), sess.ID)
@@ -340,10 +338,7 @@ func loadWithCache(t *testing.T, store *session.Store, id string) *session.Sessi
 
 func TestTokenCacheETag(t *testing.T) {
 	store, _, _ := newStore(t)
-	created, err := store.Create(ctx(t), []byte("x"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	created := newSession(t, store)
 	a, b := loadWithCache(t, store, created.ID), loadWithCache(t, store, created.ID)
 	if err := store.SaveTokenCache(ctx(t), a, []byte("from a")); err != nil {
 		t.Fatal(err)
@@ -375,10 +370,7 @@ func TestTokenCacheETag(t *testing.T) {
 
 func TestTokenCacheSizes(t *testing.T) {
 	store, _, _ := newStore(t)
-	sess, err := store.Create(ctx(t), []byte("x"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := newSession(t, store)
 	for _, n := range []int{1, 64 << 10, 300 << 10} {
 		data := bytes.Repeat([]byte{'q'}, n)
 		if err := store.SaveTokenCache(ctx(t), sess, data); err != nil {
@@ -447,10 +439,7 @@ func TestUnavailable(t *testing.T) {
 	az := testenv.NewAzurite(t)
 	_, table := az.NewTable(t)
 	store := session.NewStore(table, session.Options{IdleTimeout: time.Hour, AbsoluteTimeout: 12 * time.Hour})
-	sess, err := store.Create(ctx(t), []byte("x"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := newSession(t, store)
 	az.Stop()
 	if _, err := store.Load(ctx(t), sess.ID); !errors.Is(err, session.ErrUnavailable) {
 		t.Fatalf("Load with Azurite down: err = %v, want ErrUnavailable", err)
@@ -486,10 +475,7 @@ func TestWritesCreateMissingTable(t *testing.T) {
 // refreshed tokens behind in a cache row of their own.
 func TestTokenCacheAfterLogout(t *testing.T) {
 	store, table, _ := newStore(t)
-	created, err := store.Create(ctx(t), []byte("x"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	created := newSession(t, store)
 	refreshing, _ := store.Load(ctx(t), created.ID)
 	loggingOut, _ := store.Load(ctx(t), created.ID)
 	if err := store.Delete(ctx(t), loggingOut); err != nil {
@@ -589,4 +575,14 @@ func TestReadPolicy(t *testing.T) {
 	if allocs["with ReadPolicy"] > allocs["without"]-20 {
 		t.Errorf("allocations per Load: %v: ReadPolicy saves fewer than 20, so the SDK still decodes the row", allocs)
 	}
+}
+
+// newSession creates a session with a one-byte payload and no token cache.
+func newSession(t *testing.T, store *session.Store) *session.Session {
+	t.Helper()
+	sess, err := store.Create(ctx(t), []byte("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
 }
