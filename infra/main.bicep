@@ -149,7 +149,7 @@ param alwaysReadyInstances int = 0
 ])
 param storageSku string = 'Standard_LRS'
 
-@description('Zone-redundant Flex Consumption plan: instances spread over the region\'s availability zones. Needs storageSku Standard_ZRS and a region that offers it (az functionapp list-flexconsumption-locations --zone-redundant=true); the platform then keeps at least 2 always-ready instances, billed as such.')
+@description('Zone-redundant Flex Consumption plan: instances spread over the region\'s availability zones. Needs storageSku Standard_ZRS and a region that offers it (az functionapp list-flexconsumption-locations --zone-redundant=true); the platform then keeps at least 2 always-ready instances per scale group (2 for http and 2 for the sweep timer: 4 billed, docs/deploy.md).')
 param zoneRedundant bool = false
 
 @description('Private network: the app integrates with a new virtual network and reaches storage (blob, queue, table) and Key Vault through private endpoints with private DNS zones; their public network access is off. The app stays public. Needs the Microsoft.App resource provider registered.')

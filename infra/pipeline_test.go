@@ -47,9 +47,15 @@ func TestPipeline(t *testing.T) {
 	if _, ok := wf.Env["B2C_CLIENT_SECRET_IN_VAULT"]; ok {
 		t.Error("the workflow hard-codes B2C_CLIENT_SECRET_IN_VAULT: set it after az keyvault secret show finds the secret")
 	}
-	script := readRepoFile(t, "scripts", "secret-in-vault")
-	if !strings.Contains(string(script), "az keyvault secret show") || !strings.Contains(string(script), `echo "B2C_CLIENT_SECRET_IN_VAULT=true"`) {
-		t.Error("scripts/secret-in-vault must print B2C_CLIENT_SECRET_IN_VAULT=true only after az keyvault secret show finds the secret")
+	// It finds the secret through Resource Manager: the vault's data plane
+	// is closed with VNET_ENABLED, and azd names its deployments
+	// <environment>-<time>, not main.
+	script := string(readRepoFile(t, "scripts", "secret-in-vault"))
+	if !strings.Contains(script, "--resource-type Microsoft.KeyVault/vaults/secrets") || !strings.Contains(script, `echo "B2C_CLIENT_SECRET_IN_VAULT=true"`) {
+		t.Error("scripts/secret-in-vault must print B2C_CLIENT_SECRET_IN_VAULT=true only after Resource Manager finds the secret (az resource show --resource-type Microsoft.KeyVault/vaults/secrets)")
+	}
+	if strings.Contains(script, "az keyvault secret") || strings.Contains(script, " -n main") {
+		t.Error("scripts/secret-in-vault reads the vault's data plane or a deployment named main: neither is there for a private vault or an azd deployment")
 	}
 	at := func(job, want string) int {
 		return slices.IndexFunc(wf.Jobs[job].Steps, func(s step) bool { return strings.Contains(s.Run, want) })
