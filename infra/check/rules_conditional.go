@@ -24,12 +24,17 @@ func ruleConditionalAccess(_ *Set, t *template, report reporter) {
 	}
 	var visit func(n *Node, guards map[string]bool)
 	visit = func(n *Node, guards map[string]bool) {
-		n = reassociate(n)
-		if n.Type == "ternary_expression" && len(n.Children) == 3 {
+		switch {
+		case n.Type == "ternary_expression" && len(n.Children) == 3:
 			visit(n.Children[0], guards)
-			cond := condition(n.Children[0])
-			visit(n.Children[1], with(guards, cond))
-			visit(n.Children[2], with(guards, negated(cond)))
+			visit(n.Children[1], with(guards, condition(n.Children[0])))
+			visit(n.Children[2], with(guards, negated(n.Children[0])))
+			return
+		case n.Type == "if_statement" && len(n.Children) == 2:
+			// The body of a module or resource deployed on the same
+			// condition is evaluated only when it holds.
+			visit(n.Children[0], guards)
+			visit(n.Children[1], with(guards, condition(n.Children[0])))
 			return
 		}
 		if n.Type == "member_expression" && len(n.Children) > 0 && n.Children[0].Type == "identifier" {
@@ -38,7 +43,7 @@ func ruleConditionalAccess(_ *Set, t *template, report reporter) {
 				rest := n.Text[len(sym):]
 				switch {
 				case !strings.HasPrefix(rest, "!"):
-					report(n.Line, "%s is deployed on a condition and may be null (BCP318): write %s!%s inside a ternary on that condition (not %s.?, which still references a deployment that may not exist)", sym, sym, strings.TrimPrefix(rest, ".?"), sym)
+					report(n.Line, "%s is deployed on a condition and may be null (BCP318): write %s!%s inside a ternary on that condition (not %s.?, which still references a deployment that may not exist)", sym, sym, "."+strings.TrimPrefix(strings.TrimPrefix(rest, ".?"), "."), sym)
 				case !guards[cond]:
 					report(n.Line, "%s is deployed only if %s: %s holds only in the branch of a ternary on that condition (%s ? %s : an empty value)", sym, cond, n.Text, cond, n.Text)
 				}
@@ -52,22 +57,6 @@ func ruleConditionalAccess(_ *Set, t *template, report reporter) {
 	visit(t.Root, nil)
 }
 
-// reassociate undoes how tree-sitter-bicep parses a member access on a
-// ternary's last operand, c ? a : b!.x: as (c ? a : b)!.x. It returns
-// c ? a : (b!.x), as Bicep reads it; other nodes as they are.
-func reassociate(n *Node) *Node {
-	if n.Type != "member_expression" || len(n.Children) == 0 {
-		return n
-	}
-	tern := n.Children[0]
-	if tern.Type != "ternary_expression" || len(tern.Children) != 3 || !strings.HasPrefix(n.Text, tern.Text) {
-		return n
-	}
-	last := tern.Children[2]
-	access := &Node{Type: n.Type, Text: last.Text + n.Text[len(tern.Text):], Line: last.Line, Children: append([]*Node{last}, n.Children[1:]...)}
-	return &Node{Type: tern.Type, Text: n.Text, Line: n.Line, Children: []*Node{tern.Children[0], tern.Children[1], reassociate(access)}}
-}
-
 // condition is an if or ternary condition's text without its parentheses
 // and spaces, so that the same test written twice compares equal.
 func condition(n *Node) string {
@@ -77,17 +66,22 @@ func condition(n *Node) string {
 	return strings.Join(strings.Fields(n.Text), "")
 }
 
-func negated(cond string) string {
-	c, ok := strings.CutPrefix(cond, "!")
-	if !ok {
-		return "!" + cond
+// negated is the condition that holds in a ternary's else branch: !c for
+// c, c for !c; a compound condition is negated whole, so that !a && b
+// never passes for a guard of a && b.
+func negated(n *Node) string {
+	for n.Type == "parenthesized_expression" && len(n.Children) == 1 {
+		n = n.Children[0]
 	}
-	if inner, ok := strings.CutPrefix(c, "("); ok && strings.HasSuffix(inner, ")") {
-		if inner = strings.TrimSuffix(inner, ")"); !strings.ContainsAny(inner, "()") {
-			return inner
+	switch n.Type {
+	case "unary_expression":
+		if strings.HasPrefix(n.Text, "!") && len(n.Children) == 1 {
+			return condition(n.Children[0])
 		}
+	case "identifier", "call_expression", "member_expression":
+		return "!" + condition(n)
 	}
-	return c
+	return "!(" + condition(n) + ")"
 }
 
 func with(guards map[string]bool, cond string) map[string]bool {

@@ -108,7 +108,7 @@ func newTemplate(base string, f *File) *template {
 	t := &template{
 		Path:     f.Path,
 		Name:     f.Path,
-		Root:     f.Tree,
+		Root:     reassociate(f.Tree),
 		IsParams: strings.HasSuffix(f.Path, ".bicepparam"),
 		Vars:     map[string]*Node{},
 	}

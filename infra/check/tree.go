@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -243,4 +244,29 @@ func references(n *Node) []string {
 		return true
 	})
 	return out
+}
+
+// reassociate undoes how tree-sitter-bicep parses a member access on the
+// last operand of a ternary or binary expression: c ? a : b.x and d && r.x
+// come out as (c ? a : b).x and (d && r).x. It rewrites n's subtree as
+// Bicep reads them, c ? a : (b.x) and d && (r.x), so that rules see which
+// symbol is accessed.
+func reassociate(n *Node) *Node {
+	if n == nil {
+		return nil
+	}
+	for i, c := range n.Children {
+		n.Children[i] = reassociate(c)
+	}
+	if n.Type != "member_expression" || len(n.Children) == 0 {
+		return n
+	}
+	inner := n.Children[0]
+	if (inner.Type != "ternary_expression" && inner.Type != "binary_expression") || len(inner.Children) < 2 || !strings.HasPrefix(n.Text, inner.Text) {
+		return n
+	}
+	ops := inner.Children
+	last := ops[len(ops)-1]
+	access := reassociate(&Node{Type: n.Type, Text: last.Text + n.Text[len(inner.Text):], Line: last.Line, Children: append([]*Node{last}, n.Children[1:]...)})
+	return &Node{Type: inner.Type, Text: n.Text, Line: n.Line, Children: append(slices.Clone(ops[:len(ops)-1]), access)}
 }
