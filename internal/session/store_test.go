@@ -411,19 +411,7 @@ func TestSweep(t *testing.T) {
 	if n != 3 {
 		t.Errorf("swept %d rows, want 3", n)
 	}
-	left := map[string]int{}
-	pager := table.NewListEntitiesPager(nil)
-	for pager.More() {
-		page, err := pager.NextPage(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, raw := range page.Entities {
-			var e aztables.Entity
-			json.Unmarshal(raw, &e)
-			left[e.RowKey]++
-		}
-	}
+	left := testenv.Rows(t, table)
 	if left["session"] != 1 || left["tokencache"] != 1 || len(left) != 2 {
 		t.Errorf("rows left %v, want the fresh session's two", left)
 	}
