@@ -197,21 +197,24 @@ var flexSiteMetrics = []string{
 
 func ruleFlexMetric(_ *Set, t *template, report reporter) {
 	for _, r := range t.deployed("Microsoft.Insights/metricAlerts") {
-		r.Body.walk(func(n *Node) bool {
-			if n.Type != "object" || prop(n, "metricName") == nil {
-				return true
-			}
-			metric, literal := stringValue(prop(n, "metricName"))
-			namespace, named := stringValue(prop(n, "metricNamespace"))
-			switch {
-			case !literal:
-				report(n.Line, "metric alert %s: metricName %s is not a literal: write the metric's name so it can be checked", r.Symbol, textOf(prop(n, "metricName")))
-			case !named:
-				report(n.Line, "metric alert %s: criterion %s names no literal metricNamespace: say whose metric it is", r.Symbol, metric)
-			case strings.EqualFold(namespace, "Microsoft.Web/sites") && !slices.ContainsFunc(flexSiteMetrics, func(m string) bool { return strings.EqualFold(m, metric) }):
-				report(n.Line, "metric alert %s: %s is not a metric Flex Consumption documents for a site (%s): alert on Application Insights requests instead", r.Symbol, metric, strings.Join(flexSiteMetrics, ", "))
-			}
-			return false
-		})
+		// The criteria may sit in variables.
+		for _, body := range t.expand(r.Body) {
+			body.walk(func(n *Node) bool {
+				if n.Type != "object" || prop(n, "metricName") == nil {
+					return true
+				}
+				metric, literal := stringValue(prop(n, "metricName"))
+				namespace, named := stringValue(prop(n, "metricNamespace"))
+				switch {
+				case !literal:
+					report(n.Line, "metric alert %s: metricName %s is not a literal: write the metric's name so it can be checked", r.Symbol, textOf(prop(n, "metricName")))
+				case !named:
+					report(n.Line, "metric alert %s: criterion %s names no literal metricNamespace: say whose metric it is", r.Symbol, metric)
+				case strings.EqualFold(namespace, "Microsoft.Web/sites") && !slices.ContainsFunc(flexSiteMetrics, func(m string) bool { return strings.EqualFold(m, metric) }):
+					report(n.Line, "metric alert %s: %s is not a metric Flex Consumption documents for a site (%s): alert on Application Insights requests instead", r.Symbol, metric, strings.Join(flexSiteMetrics, ", "))
+				}
+				return false
+			})
+		}
 	}
 }

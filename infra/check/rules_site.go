@@ -235,13 +235,16 @@ func ruleAppInsightsEntra(_ *Set, t *template, report reporter) {
 const azdServiceTag = "'azd-service-name'"
 
 func ruleAzdServiceTag(_ *Set, t *template, report reporter) {
+	tagged := func(n *Node) bool {
+		return slices.ContainsFunc(t.expand(n), func(n *Node) bool { return strings.Contains(textOf(n), azdServiceTag) })
+	}
 	for _, r := range t.Resources {
-		if !strings.EqualFold(r.Type, "Microsoft.Web/sites") && strings.Contains(textOf(prop(r.Body, "tags")), azdServiceTag) {
+		if !strings.EqualFold(r.Type, "Microsoft.Web/sites") && tagged(prop(r.Body, "tags")) {
 			report(r.Line, "resource %s (%s) carries the azd-service-name tag: only the site may, or azd finds two resources for the service", r.Symbol, r.Type)
 		}
 	}
 	for _, m := range t.Modules {
-		if strings.Contains(textOf(prop(m.Body, "params", "tags")), azdServiceTag) {
+		if tagged(prop(m.Body, "params", "tags")) {
 			report(m.Line, "module %s is passed the azd-service-name tag in its tags, which it may put on every resource it deploys: pass the service's name on its own for the site alone", m.Symbol)
 		}
 	}
