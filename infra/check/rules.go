@@ -42,7 +42,7 @@ var rules = []rule{
 	{"first-deploy-secret", "a module fed an optional @secure() parameter ('' default) with no fail() for when it is empty, or a fail() message not naming the variable the parameter files read it from", ruleFirstDeploySecret},
 	{"secure-output", "an output that reads a @secure() parameter", ruleSecureOutput},
 	{"depends-on", "dependsOn (reference symbolically)", ruleDependsOn},
-	{"conditional-access", "an access to a module or resource deployed under if (...) other than name!.x in the branch of a ternary on the same condition (BCP318: it may be null; .? still references a deployment that may not exist)", ruleConditionalAccess},
+	{"conditional-access", "an access to a module or resource deployed under if (...) other than name!.x in the branch of a ternary on the same condition or in a resource deployed on it, and a scope: or parent: on it from a resource deployed without that condition (BCP318: it may be null; .? still references a deployment that may not exist)", ruleConditionalAccess},
 	{"unused-symbol", "a parameter or variable nothing reads", ruleUnused},
 	{"cycle", "a module, resource or variable that depends on itself, directly or through others (Bicep rejects the cycle)", ruleCycle},
 	{"diagnostic-settings", "a module deploying a vault or a table service that sends none of its logs to a Log Analytics workspace (a diagnostic setting scoped to it, with workspaceId and logs)", ruleDiagnosticSettings},

@@ -37,6 +37,14 @@ func ruleConditionalAccess(_ *Set, t *template, report reporter) {
 			visit(n.Children[1], with(guards, condition(n.Children[0])))
 			return
 		}
+		if n.Type == "object_property" && len(n.Children) == 2 && (n.Children[0].Text == "scope" || n.Children[0].Text == "parent") && n.Children[1].Type == "identifier" {
+			// A resource scoped to, or the child of, one that may not
+			// exist fails to deploy when it does not.
+			if cond, ok := conditions[n.Children[1].Text]; ok && !guards[cond] {
+				report(n.Line, "%s: %s is deployed only if %s: deploy this resource on the same condition", n.Children[0].Text, n.Children[1].Text, cond)
+			}
+			return
+		}
 		if n.Type == "member_expression" && len(n.Children) > 0 && n.Children[0].Type == "identifier" {
 			sym := n.Children[0].Text
 			if cond, ok := conditions[sym]; ok {
