@@ -27,9 +27,9 @@ func validConfig(t *testing.T) auth.Config {
 	}
 	return auth.Config{
 		TenantName:         "contoso",
-		ClientID:           testClientID,
+		ClientID:           testenv.ClientID,
 		ClientSecret:       "secret",
-		SignUpSignInPolicy: susi,
+		SignUpSignInPolicy: testenv.SignUpSignIn,
 		RedirectURL:        "https://app.example.com/getAToken",
 		Table:              table,
 	}
@@ -138,8 +138,8 @@ func TestNewAcceptsValidConfigs(t *testing.T) {
 func validEnv() map[string]string {
 	return map[string]string{
 		auth.EnvTenantName:         "contoso",
-		auth.EnvSignUpSignInPolicy: susi,
-		auth.EnvClientID:           testClientID,
+		auth.EnvSignUpSignInPolicy: testenv.SignUpSignIn,
+		auth.EnvClientID:           testenv.ClientID,
 		auth.EnvClientSecret:       "secret",
 		auth.EnvPublicBaseURL:      "https://app.example.com",
 		auth.EnvTableConnection: "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + testenv.AzuriteAccountKey +
@@ -150,7 +150,7 @@ func validEnv() map[string]string {
 func TestConfigFromEnv(t *testing.T) {
 	e := validEnv()
 	e[auth.EnvPublicBaseURL] = "http://localhost:7071/"
-	e[auth.EnvAPIScopes] = " " + apiScope + "  offline_access "
+	e[auth.EnvAPIScopes] = " " + testenv.APIScope + "  offline_access "
 	e[auth.EnvIdleTimeout] = "30m"
 	cfg, err := auth.ConfigFromEnv(env(e))
 	if err != nil {
@@ -159,7 +159,7 @@ func TestConfigFromEnv(t *testing.T) {
 	if cfg.RedirectURL != "http://localhost:7071/getAToken" {
 		t.Errorf("RedirectURL = %q", cfg.RedirectURL)
 	}
-	if !slices.Equal(cfg.Scopes, []string{apiScope, "offline_access"}) {
+	if !slices.Equal(cfg.Scopes, []string{testenv.APIScope, "offline_access"}) {
 		t.Errorf("Scopes = %q", cfg.Scopes)
 	}
 	if cfg.IdleTimeout != 30*time.Minute || cfg.Table == nil || cfg.HTTPClient == nil {
@@ -271,8 +271,8 @@ func TestFromEnvReady(t *testing.T) {
 	svc, err := auth.FromEnv(env(map[string]string{
 		auth.EnvTenantName:         "contoso",
 		auth.EnvTenantHost:         s.Emu.TLSHost(),
-		auth.EnvSignUpSignInPolicy: susi,
-		auth.EnvClientID:           testClientID,
+		auth.EnvSignUpSignInPolicy: testenv.SignUpSignIn,
+		auth.EnvClientID:           testenv.ClientID,
 		auth.EnvClientSecret:       s.Secret,
 		auth.EnvCAFile:             caFile,
 		auth.EnvPublicBaseURL:      s.URL,

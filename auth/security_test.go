@@ -45,7 +45,7 @@ func TestForgedCallbacksCostNothing(t *testing.T) {
 			return &http.Cookie{Name: pendingCookieName(state), Value: "AAAA"}
 		},
 		func(state string) *http.Cookie { // well formed, sealed without the server's key
-			v, err := attacker.SealPending(state, []byte(`{"policy":"`+susi+`","returnTo":"/"}`))
+			v, err := attacker.SealPending(state, []byte(`{"policy":"`+testenv.SignUpSignIn+`","returnTo":"/"}`))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func TestSignInCookieWithoutServerKeyRefused(t *testing.T) {
 	s := startSite(t, siteOptions{})
 	c := testenv.NewBrowser(t)
 	cb, state := callbackOf(t, s, c, "/login")
-	forged, err := attacker.SealPending(state, []byte(`{"policy":"`+susi+`","returnTo":"//evil.example"}`))
+	forged, err := attacker.SealPending(state, []byte(`{"policy":"`+testenv.SignUpSignIn+`","returnTo":"//evil.example"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func TestSignIn(t *testing.T) {
 		t.Errorf("session cookie value %q, Max-Age %d", sc.Value, sc.MaxAge)
 	}
 
-	want := shownUser{Name: alice.Name, Email: alice.Email, ObjectID: alice.ObjectID, Subject: alice.ObjectID, Policy: susi}
+	want := shownUser{Name: alice.Name, Email: alice.Email, ObjectID: alice.ObjectID, Subject: alice.ObjectID, Policy: testenv.SignUpSignIn}
 	if got := s.shown(t, c); got != want {
 		t.Fatalf("claims seen behind RequireSignIn:\n got %+v\nwant %+v", got, want)
 	}
@@ -366,7 +366,7 @@ func TestAccessToken(t *testing.T) {
 	if r := testenv.Get(t, c, s.URL+"/token"); r.Status != http.StatusUnauthorized {
 		t.Fatalf("/token signed out: %d, want 401 from ErrSignInRequired\n%s", r.Status, r.Body)
 	}
-	if _, err := s.Svc.AccessToken(context.Background(), []string{apiScope}); !errors.Is(err, auth.ErrSignInRequired) {
+	if _, err := s.Svc.AccessToken(context.Background(), []string{testenv.APIScope}); !errors.Is(err, auth.ErrSignInRequired) {
 		t.Fatalf("AccessToken without a user: %v, want ErrSignInRequired", err)
 	}
 
@@ -429,7 +429,7 @@ func TestEditProfile(t *testing.T) {
 	sessionID := testenv.SignIn(t, c, s.URL+"/login", alice.ObjectID).Cookie(auth.SessionCookie).Value
 
 	action, tx := testenv.StartSignIn(t, c, s.URL+"/editProfile")
-	if !strings.Contains(strings.ToLower(action), "/"+strings.ToLower(profileEdit)+"/") {
+	if !strings.Contains(strings.ToLower(action), "/"+strings.ToLower(testenv.ProfileEdit)+"/") {
 		t.Fatalf("/editProfile started %q, want the profile-editing flow", action)
 	}
 	// No SSO in the emulator: the user proves who they are, then edits.
@@ -444,7 +444,7 @@ func TestEditProfile(t *testing.T) {
 	}
 	s.noFailure(t)
 
-	want := shownUser{Name: "Alice Renamed", Email: alice.Email, ObjectID: alice.ObjectID, Subject: alice.ObjectID, Policy: profileEdit}
+	want := shownUser{Name: "Alice Renamed", Email: alice.Email, ObjectID: alice.ObjectID, Subject: alice.ObjectID, Policy: testenv.ProfileEdit}
 	if got := s.shown(t, c); got != want {
 		t.Fatalf("claims after the edit:\n got %+v\nwant %+v", got, want)
 	}
@@ -472,7 +472,7 @@ func TestEditProfileAsAnotherUser(t *testing.T) {
 	if f := s.takeFailure(t); f.Kind != auth.ProfileEditOtherUser || r.Status != http.StatusBadRequest {
 		t.Fatalf("profile edit as Bob in Alice's session: %d, Kind %v", r.Status, f.Kind)
 	}
-	if got := s.shown(t, c); got.Name != alice.Name || got.Policy != susi {
+	if got := s.shown(t, c); got.Name != alice.Name || got.Policy != testenv.SignUpSignIn {
 		t.Fatalf("Alice's session changed: %+v", got)
 	}
 }

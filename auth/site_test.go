@@ -23,14 +23,6 @@ import (
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
-const (
-	testClientID = "11111111-2222-4333-8444-555555555555"
-	susi         = "B2C_1_signupsignin1"
-	profileEdit  = "B2C_1_profileediting1"
-	apiClientID  = "99999999-0000-4000-8000-0000000000a1"
-	apiScope     = "https://contoso.onmicrosoft.com/tasks-api/tasks.read"
-)
-
 var alice, bob = emulator.Alice, emulator.Bob
 
 // site is an app built on the auth package: the Service mounted on a mux,
@@ -66,10 +58,10 @@ func startSite(t *testing.T, o siteOptions) *site {
 
 	emuCfg := emulator.Config{
 		Tenant:   "contoso",
-		Policies: []emulator.Policy{{Name: susi}, {Name: profileEdit, Kind: emulator.ProfileEdit}},
-		Clients:  []emulator.Client{{ID: testClientID, Secret: s.Secret, RedirectURIs: []string{base + "/getAToken"}}},
+		Policies: []emulator.Policy{{Name: testenv.SignUpSignIn}, {Name: testenv.ProfileEdit, Kind: emulator.ProfileEdit}},
+		Clients:  []emulator.Client{{ID: testenv.ClientID, Secret: s.Secret, RedirectURIs: []string{base + "/getAToken"}}},
 		Users:    []emulator.User{alice, bob},
-		APIs:     []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: apiClientID, Scopes: []string{"tasks.read"}}},
+		APIs:     []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: testenv.APIClientID, Scopes: []string{"tasks.read"}}},
 	}
 	if o.emulator != nil {
 		o.emulator(&emuCfg)
@@ -86,12 +78,12 @@ func startSite(t *testing.T, o siteOptions) *site {
 	cfg := auth.Config{
 		TenantName:         "contoso",
 		TenantHost:         emu.TLSHost(),
-		ClientID:           testClientID,
+		ClientID:           testenv.ClientID,
 		ClientSecret:       s.Secret,
-		SignUpSignInPolicy: susi,
-		ProfileEditPolicy:  profileEdit,
+		SignUpSignInPolicy: testenv.SignUpSignIn,
+		ProfileEditPolicy:  testenv.ProfileEdit,
 		RedirectURL:        base + "/getAToken",
-		Scopes:             []string{apiScope},
+		Scopes:             []string{testenv.APIScope},
 		Table:              s.Table,
 		HTTPClient:         testenv.TrustingClient(t, emu.CACertPEM()),
 		Logger:             slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -109,7 +101,7 @@ func startSite(t *testing.T, o siteOptions) *site {
 	s.Svc.Mount(mux)
 	mux.Handle("/private", s.Svc.RequireSignIn(http.HandlerFunc(showUser)))
 	mux.HandleFunc("GET /token", func(w http.ResponseWriter, r *http.Request) {
-		tok, err := s.Svc.AccessToken(r.Context(), []string{apiScope})
+		tok, err := s.Svc.AccessToken(r.Context(), []string{testenv.APIScope})
 		switch {
 		case errors.Is(err, auth.ErrSignInRequired):
 			http.Error(w, "sign-in required", http.StatusUnauthorized)

@@ -139,7 +139,7 @@ func TestLongRequestAfterSignOutElsewhere(t *testing.T) {
 				mu.Lock()
 				offset += time.Minute // the stream runs on
 				mu.Unlock()
-				if _, err := svc.AccessToken(r.Context(), []string{apiScope}); !errors.Is(err, auth.ErrSignInRequired) {
+				if _, err := svc.AccessToken(r.Context(), []string{testenv.APIScope}); !errors.Is(err, auth.ErrSignInRequired) {
 					t.Errorf("AccessToken a minute into a request whose session is gone: %v, want ErrSignInRequired", err)
 				}
 			})

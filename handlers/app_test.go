@@ -22,10 +22,8 @@ import (
 )
 
 const (
-	testTenant   = "contoso"
-	testClientID = "11111111-2222-4333-8444-555555555555"
-	testSecret   = "test-secret"
-	testSUSI     = "B2C_1_signupsignin1"
+	testTenant = "contoso"
+	testSecret = "test-secret"
 )
 
 var alice = emulator.Alice
@@ -87,9 +85,9 @@ func newApp(t *testing.T, o appOptions) *testApp {
 	cfg := auth.Config{
 		TenantName:         testTenant,
 		TenantHost:         testenv.ClosedAddr(t),
-		ClientID:           testClientID,
+		ClientID:           testenv.ClientID,
 		ClientSecret:       testSecret,
-		SignUpSignInPolicy: testSUSI,
+		SignUpSignInPolicy: testenv.SignUpSignIn,
 		RedirectURL:        app.URL + auth.RedirectPath,
 		Table:              app.table,
 		HTTPClient:         &http.Client{Timeout: 5 * time.Second},
@@ -122,8 +120,8 @@ func startEmulator(t *testing.T, redirectURL string) *emulator.Server {
 	t.Helper()
 	emu, err := emulator.Start(emulator.Config{
 		Tenant:   testTenant,
-		Policies: []emulator.Policy{{Name: testSUSI, Kind: emulator.SignUpSignIn}},
-		Clients:  []emulator.Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{redirectURL}}},
+		Policies: []emulator.Policy{{Name: testenv.SignUpSignIn, Kind: emulator.SignUpSignIn}},
+		Clients:  []emulator.Client{{ID: testenv.ClientID, Secret: testSecret, RedirectURIs: []string{redirectURL}}},
 		Users:    []emulator.User{alice},
 	})
 	if err != nil {

@@ -18,14 +18,7 @@ import (
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
-const (
-	testClientID = "11111111-2222-4333-8444-555555555555"
-	testSecret   = "test-secret"
-	susi         = "B2C_1_signupsignin1"
-	profileEdit  = "B2C_1_profileediting1"
-	reset        = "B2C_1_passwordreset1"
-	apiScope     = "https://contoso.onmicrosoft.com/tasks-api/tasks.read"
-)
+const testSecret = "test-secret"
 
 var alice, bob = emulator.Alice, emulator.Bob
 
@@ -108,10 +101,10 @@ func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, m
 	t.Helper()
 	cfg := emulator.Config{
 		Tenant:   "contoso",
-		Policies: []emulator.Policy{{Name: susi, Kind: o.susiKind}, {Name: profileEdit, Kind: emulator.ProfileEdit}, {Name: reset, Kind: emulator.PasswordReset}},
+		Policies: []emulator.Policy{{Name: testenv.SignUpSignIn, Kind: o.susiKind}, {Name: testenv.ProfileEdit, Kind: emulator.ProfileEdit}, {Name: testenv.PasswordReset, Kind: emulator.PasswordReset}},
 		// The post-logout URI is registered too, as the set-up steps of
 		// docs/deploy.md say: B2C checks it against the redirect URIs.
-		Clients:                    []emulator.Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{base + "/getAToken", base + "/"}}},
+		Clients:                    []emulator.Client{{ID: testenv.ClientID, Secret: testSecret, RedirectURIs: []string{base + "/getAToken", base + "/"}}},
 		Users:                      []emulator.User{alice, bob},
 		APIs:                       []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: "99999999-0000-4000-8000-0000000000a1", Scopes: []string{"tasks.read"}}},
 		AccessTokenLifetime:        o.accessTokenLifetime,
@@ -135,15 +128,15 @@ func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, m
 	env := map[string]string{
 		"B2C_TENANT_NAME":           "contoso",
 		"B2C_TENANT_HOST":           emu.TLSHost(),
-		"B2C_SIGNUP_SIGNIN_POLICY":  susi,
-		"B2C_PROFILE_EDIT_POLICY":   profileEdit,
-		"B2C_PASSWORD_RESET_POLICY": reset,
-		"B2C_CLIENT_ID":             testClientID,
+		"B2C_SIGNUP_SIGNIN_POLICY":  testenv.SignUpSignIn,
+		"B2C_PROFILE_EDIT_POLICY":   testenv.ProfileEdit,
+		"B2C_PASSWORD_RESET_POLICY": testenv.PasswordReset,
+		"B2C_CLIENT_ID":             testenv.ClientID,
 		"B2C_CLIENT_SECRET":         testSecret,
 		"B2C_CA_FILE":               caFile,
 		"PUBLIC_BASE_URL":           base,
 		"API_ENDPOINT":              emu.APIURL(),
-		"API_SCOPES":                apiScope,
+		"API_SCOPES":                testenv.APIScope,
 	}
 	if o.noResetPolicy {
 		delete(env, "B2C_PASSWORD_RESET_POLICY")

@@ -277,9 +277,9 @@ func TestNoSignInLoop(t *testing.T) {
 	// Redeeming the code a second time makes the emulator revoke the refresh
 	// tokens the code produced, as B2C does.
 	u, _ := url.Parse(cb)
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "client_id": {testClientID},
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "client_id": {testenv.ClientID},
 		"client_secret": {testSecret}, "redirect_uri": {app.URL + "/getAToken"}, "code_verifier": {"x"}}
-	tokenURL := app.Emu.Authority(susi) + "/oauth2/v2.0/token"
+	tokenURL := app.Emu.Authority(testenv.SignUpSignIn) + "/oauth2/v2.0/token"
 	tlsClient := testenv.TrustingClient(t, app.Emu.CACertPEM())
 	if resp, err := tlsClient.PostForm(tokenURL, form); err != nil {
 		t.Fatal(err)

@@ -67,8 +67,8 @@ func TestReadinessBeforeDependencies(t *testing.T) {
 	env := map[string]string{
 		"B2C_TENANT_NAME":                 "contoso",
 		"B2C_TENANT_HOST":                 dead,
-		"B2C_SIGNUP_SIGNIN_POLICY":        susi,
-		"B2C_CLIENT_ID":                   testClientID,
+		"B2C_SIGNUP_SIGNIN_POLICY":        testenv.SignUpSignIn,
+		"B2C_CLIENT_ID":                   testenv.ClientID,
 		"B2C_CLIENT_SECRET":               testSecret,
 		"PUBLIC_BASE_URL":                 "http://localhost:7071",
 		"SESSION_TABLE_CONNECTION_STRING": "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + testenv.AzuriteAccountKey + ";TableEndpoint=http://" + dead + "/devstoreaccount1;",

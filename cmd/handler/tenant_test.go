@@ -27,8 +27,8 @@ func TestPolicyClaimForms(t *testing.T) {
 		env        map[string]string // the app's
 		wantSignIn bool
 	}{
-		{name: "acr", policy: susi, claim: "acr", wantSignIn: true},
-		{name: "tfp pinned, acr sent", policy: susi, claim: "acr", env: map[string]string{"B2C_POLICY_CLAIM": "tfp"}},
+		{name: "acr", policy: testenv.SignUpSignIn, claim: "acr", wantSignIn: true},
+		{name: "tfp pinned, acr sent", policy: testenv.SignUpSignIn, claim: "acr", env: map[string]string{"B2C_POLICY_CLAIM": "tfp"}},
 		{name: "custom policy with neither, app told", policy: custom, claim: "none", env: map[string]string{"B2C_POLICY_CLAIM": "none"}, wantSignIn: true},
 		{name: "custom policy with neither, app not told", policy: custom, claim: "none"},
 	}
