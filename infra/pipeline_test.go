@@ -55,8 +55,8 @@ func TestPipeline(t *testing.T) {
 	// is closed with VNET_ENABLED, and azd names its deployments
 	// <environment>-<time>, not main.
 	script := string(readRepoFile(t, "scripts", "secret-in-vault"))
-	if !strings.Contains(script, "--resource-type Microsoft.KeyVault/vaults/secrets") || !strings.Contains(script, `echo "B2C_CLIENT_SECRET_IN_VAULT=true"`) {
-		t.Error("scripts/secret-in-vault must print B2C_CLIENT_SECRET_IN_VAULT=true only after Resource Manager finds the secret (az resource show --resource-type Microsoft.KeyVault/vaults/secrets)")
+	if !strings.Contains(script, `az resource show --ids "$vault_id/secrets/$secret"`) || !strings.Contains(script, `echo "B2C_CLIENT_SECRET_IN_VAULT=true"`) {
+		t.Error("scripts/secret-in-vault must print B2C_CLIENT_SECRET_IN_VAULT=true only after Resource Manager finds the secret (az resource show --ids <vault ID>/secrets/<name>)")
 	}
 	if strings.Contains(script, "az keyvault secret") || strings.Contains(script, " -n main") {
 		t.Error("scripts/secret-in-vault reads the vault's data plane or a deployment named main: neither is there for a private vault or an azd deployment")

@@ -246,11 +246,11 @@ func references(n *Node) []string {
 	return out
 }
 
-// reassociate undoes how tree-sitter-bicep parses a member access on the
-// last operand of a ternary or binary expression: c ? a : b.x and d && r.x
-// come out as (c ? a : b).x and (d && r).x. It rewrites n's subtree as
-// Bicep reads them, c ? a : (b.x) and d && (r.x), so that rules see which
-// symbol is accessed.
+// reassociate undoes how tree-sitter-bicep parses an access on the last
+// operand of a ternary, binary or unary expression: c ? a : b.x, d && r.x,
+// k ?? f().y and !x.y come out as (c ? a : b).x, (d && r).x, (k ?? f)().y
+// and (!x).y. It rewrites n's subtree as Bicep reads them, c ? a : (b.x) and
+// so on, so that rules see which symbol is accessed or called.
 func reassociate(n *Node) *Node {
 	if n == nil {
 		return nil
@@ -258,11 +258,21 @@ func reassociate(n *Node) *Node {
 	for i, c := range n.Children {
 		n.Children[i] = reassociate(c)
 	}
-	if n.Type != "member_expression" || len(n.Children) == 0 {
+	switch n.Type {
+	case "member_expression", "call_expression", "subscript_expression":
+	default:
+		return n
+	}
+	if len(n.Children) == 0 {
 		return n
 	}
 	inner := n.Children[0]
-	if (inner.Type != "ternary_expression" && inner.Type != "binary_expression") || len(inner.Children) < 2 || !strings.HasPrefix(n.Text, inner.Text) {
+	switch inner.Type {
+	case "ternary_expression", "binary_expression", "unary_expression":
+	default:
+		return n
+	}
+	if len(inner.Children) == 0 || !strings.HasPrefix(n.Text, inner.Text) {
 		return n
 	}
 	ops := inner.Children
