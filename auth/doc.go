@@ -1,4 +1,5 @@
-// Package auth puts Azure AD B2C sign-in in front of a Go web app: handlers
+// Package auth puts Azure AD B2C or Microsoft Entra External ID sign-in in
+// front of a Go web app (Config.ExternalID picks the tenant kind): handlers
 // for sign-in, the redirect URI, sign-out and profile editing; middleware
 // that loads the visitor's session and that sends a signed-out visitor
 // through sign-in and back; and access tokens for APIs from the session's

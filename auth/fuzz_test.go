@@ -44,7 +44,7 @@ func FuzzCallback(f *testing.F) {
 	svc, err := New(Config{
 		TenantName:          "contoso",
 		TenantHost:          testenv.ClosedAddr(f),
-		ClientID:            "11111111-2222-4333-8444-555555555555",
+		ClientID:            testenv.ClientID,
 		ClientSecret:        fuzzClientSecret,
 		SignUpSignInPolicy:  "B2C_1_signupsignin1",
 		PasswordResetPolicy: "B2C_1_passwordreset1",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -344,5 +345,47 @@ func TestReadme(t *testing.T) {
 		if !slices.Contains(want, name) {
 			t.Errorf("README's Configuration table lists %s, which is not in appsettings.All", name)
 		}
+	}
+}
+
+// readmeMention is a pointer from code, a script or a template to a README
+// section: README "Configuration", (README, Configuration). Another
+// project's README ("Azurite's README") is not ours.
+var readmeMention = regexp.MustCompile(`(\w+'s )?\bREADME(?:,? \\?"([^"\\]+)\\?"|, ([A-Z][^)\n]+)\))`)
+
+// TestReadmeMentionsResolve: every README section that a file outside the
+// docs points its reader at is still a README heading; sections that moved
+// to docs/ are pointed at there.
+func TestReadmeMentionsResolve(t *testing.T) {
+	root := moduleRoot(t)
+	headings := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#{1,6} +(.+?) *$`).FindAllStringSubmatch(string(readRepoFile(t, "README.md")), -1) {
+		headings[m[1]] = true
+	}
+	out, err := exec.Command("git", "-C", root, "ls-files").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	checked := 0
+	for _, name := range strings.Fields(string(out)) {
+		if strings.HasSuffix(name, ".md") || strings.Contains(name, "testdata/") || strings.HasSuffix(name, ".png") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			continue // deleted in the working tree
+		}
+		for _, m := range readmeMention.FindAllStringSubmatch(string(b), -1) {
+			if m[1] != "" {
+				continue
+			}
+			checked++
+			if section := m[2] + m[3]; !headings[section] {
+				t.Errorf("%s points at README %q, which has no such heading", name, section)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no README mention found: the pattern no longer matches how files point at it")
 	}
 }

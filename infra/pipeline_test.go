@@ -173,8 +173,8 @@ func TestRelease(t *testing.T) {
 	at := func(job, want string) int {
 		return slices.IndexFunc(wf.Jobs[job].Steps, func(s step) bool { return strings.Contains(s.Run, want) })
 	}
-	if tag, test := at("test", "CHANGELOG.md"), at("test", "go test"); tag < 0 || test < tag {
-		t.Errorf("test: the tag and changelog check (step %d) comes before go test (step %d)", tag, test)
+	if tag, test := at("test", "CHANGELOG.md"), at("test", "scripts/test"); tag < 0 || test < tag {
+		t.Errorf("test: the tag and changelog check (step %d) comes before scripts/test, every test .ci/run runs (step %d)", tag, test)
 	}
 	if wf.Jobs["release"].Needs != "test" {
 		t.Errorf("release needs %v, want test", wf.Jobs["release"].Needs)
@@ -202,6 +202,25 @@ func TestRelease(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); (err == nil) != ok {
 			t.Errorf("tag %s: the check %s, want it to %s\n%s", tag, map[bool]string{true: "passed", false: "failed"}[err == nil], map[bool]string{true: "pass", false: "fail"}[ok], out)
 		}
+	}
+
+	// The notes are the version's section, without the next one's.
+	notes := wf.Jobs["release"].Steps[at("release", "notes.md")].Run
+	changelog += "\n## [1.2.2] - 2026-01-01\n\n- older notes\n"
+	if err := os.WriteFile(filepath.Join(dir, "CHANGELOG.md"), []byte(changelog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bash, "-e", "-c", notes)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "GITHUB_REF_NAME=v1.2.3", "RUNNER_TEMP="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("release notes: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "notes.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(got); !strings.Contains(got, "- 1.20.3 notes") || strings.Contains(got, "older") || strings.Contains(got, "Unreleased") {
+		t.Errorf("release notes for v1.2.3:\n%s", got)
 	}
 }
 

@@ -10,13 +10,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 func TestRunExternalID(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	env := map[string]string{"B2C_TENANT_NAME": "fabrikam"}
-	var out syncBuffer
+	var out testenv.Log
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"b2c-emulator", "-external-id", "-tls-addr", "127.0.0.1:0", "-browser-addr", "127.0.0.1:0", "-api-addr", "127.0.0.1:0", "-ca-out", caFile},
@@ -92,7 +94,7 @@ func TestRunExternalIDRefusesB2CFlags(t *testing.T) {
 		{"-issuer-form", "tfp"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
-			var out syncBuffer
+			var out testenv.Log
 			err := run(t.Context(), append([]string{"b2c-emulator", "-external-id", "-ca-out", filepath.Join(t.TempDir(), "ca.pem")}, args...), func(string) string { return "" }, &out)
 			if err == nil || !strings.Contains(err.Error(), args[0]) || !strings.Contains(err.Error(), "-external-id") {
 				t.Errorf("run = %v, want an error naming %s and -external-id", err, args[0])
@@ -102,7 +104,7 @@ func TestRunExternalIDRefusesB2CFlags(t *testing.T) {
 }
 
 func TestRunHelpExternalID(t *testing.T) {
-	var out syncBuffer
+	var out testenv.Log
 	if err := run(t.Context(), []string{"b2c-emulator", "-h"}, func(string) string { return "" }, &out); err != nil {
 		t.Errorf("run -h = %v", err)
 	}

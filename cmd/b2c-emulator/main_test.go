@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,34 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
-
-// syncBuffer is written by the emulator's goroutines and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	env := map[string]string{"B2C_TENANT_NAME": "fabrikam"}
-	var out syncBuffer
+	var out testenv.Log
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"b2c-emulator", "-tls-addr", "127.0.0.1:0", "-browser-addr", "127.0.0.1:0", "-api-addr", "127.0.0.1:0", "-ca-out", caFile},
@@ -74,7 +56,7 @@ func TestRun(t *testing.T) {
 }
 
 // waitForSettings waits for run to print the handler settings and returns them.
-func waitForSettings(t *testing.T, out *syncBuffer, done <-chan error) map[string]string {
+func waitForSettings(t *testing.T, out *testenv.Log, done <-chan error) map[string]string {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for !strings.Contains(out.String(), "API_SCOPES=") {
@@ -107,7 +89,7 @@ func TestRunErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out syncBuffer
+			var out testenv.Log
 			err := run(t.Context(), append([]string{"b2c-emulator"}, tt.args...), func(string) string { return "" }, &out)
 			if err == nil {
 				t.Error("run succeeded")
@@ -117,7 +99,7 @@ func TestRunErrors(t *testing.T) {
 }
 
 func TestRunHelp(t *testing.T) {
-	var out syncBuffer
+	var out testenv.Log
 	if err := run(t.Context(), []string{"b2c-emulator", "-h"}, func(string) string { return "" }, &out); err != nil {
 		t.Errorf("run -h = %v", err)
 	}
@@ -129,7 +111,7 @@ func TestRunHelp(t *testing.T) {
 func TestRunTenantSettings(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	var out syncBuffer
+	var out testenv.Log
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"b2c-emulator", "-tls-addr", "127.0.0.1:0", "-browser-addr", "127.0.0.1:0", "-api-addr", "127.0.0.1:0", "-ca-out", caFile,
@@ -182,7 +164,7 @@ func TestRunTenantSettings(t *testing.T) {
 }
 
 func TestRunBadIssuerForm(t *testing.T) {
-	var out syncBuffer
+	var out testenv.Log
 	err := run(t.Context(), []string{"b2c-emulator", "-issuer-form", "TFP"}, func(string) string { return "" }, &out)
 	if err == nil || !strings.Contains(err.Error(), "-issuer-form") {
 		t.Errorf("run = %v, want an -issuer-form error", err)
@@ -190,7 +172,7 @@ func TestRunBadIssuerForm(t *testing.T) {
 }
 
 func TestRunHelpTenantSettings(t *testing.T) {
-	var out syncBuffer
+	var out testenv.Log
 	if err := run(t.Context(), []string{"b2c-emulator", "-h"}, func(string) string { return "" }, &out); err != nil {
 		t.Errorf("run -h = %v", err)
 	}

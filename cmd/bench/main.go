@@ -399,7 +399,7 @@ func notes(o settings, r *results, took time.Duration) string {
 	goCommand := strings.Join(args, " ")
 	return fmt.Sprintf(`
 - c=1: one call at a time for %v after %v of calls not counted; p50 and p99 over every call. The handler runs with LOG_LEVEL=info, its log to a file.
-- Load: the load driver (internal/loadgen) signs in its users through the emulator, loads pages for %v of warm-up, then for %v measured; errors count the warm-up too. The issue's budget text speaks of 60 s at 50 users; the script's default is 30 s (`+"`scripts/bench -duration 60s`"+` for 60). RSS is VmRSS and VmHWM of /proc/<pid>/status, in MB of 10^6 bytes; VmHWM is %s.
+- Load: the load driver (internal/loadgen) signs in its users through the emulator, loads pages for %v of warm-up, then for %v measured; errors count the warm-up too. The run is 30 s by default (`+"`scripts/bench -duration 60s`"+` for 60). RSS is VmRSS and VmHWM of /proc/<pid>/status, in MB of 10^6 bytes; VmHWM is %s.
 - Table Storage calls are counted on the wire, as TestTableCallsPerRoute counts them: a proxy between a second handler and the same Azurite counts each HTTP request. Budgets are that test's.
 - Cold start: the handler binary started %d times, on a port of its own each, GET / polled every 0.5 ms.
 - Go benchmarks: `+"`%s`"+` (its test binary built at the start, with the handler); the page benchmarks sign a user in through the running program, then call the handler the program builds inside the test binary with that user's cookie, against the same Azurite and emulator: no HTTP hop is counted, as none is in `+"`BenchmarkBareRead`"+`, which runs first so the page is held to the bare read of the same run. Their budget is reported, not asserted.

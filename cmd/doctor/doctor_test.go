@@ -15,15 +15,7 @@ import (
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
-const (
-	clientID    = "11111111-2222-4333-8444-555555555555"
-	secret      = "doctor-test-secret"
-	susi        = "B2C_1_signupsignin1"
-	profileEdit = "B2C_1_profileediting1"
-	reset       = "B2C_1_passwordreset1"
-	apiURI      = "https://contoso.onmicrosoft.com/tasks-api"
-	apiScope    = apiURI + "/tasks.read"
-)
+const secret = "doctor-test-secret"
 
 // setup starts the emulator, registered as the set-up steps of docs/deploy.md say
 // (the redirect URI and the post-logout URI, the API scope granted), and
@@ -38,10 +30,10 @@ func setup(t *testing.T, adjust func(cfg *emulator.Config, base string)) map[str
 	base := fmt.Sprintf("http://localhost:%d", testenv.FreePort(t))
 	cfg := emulator.Config{
 		Tenant:   "contoso",
-		Policies: []emulator.Policy{{Name: susi}, {Name: profileEdit, Kind: emulator.ProfileEdit}, {Name: reset, Kind: emulator.PasswordReset}},
-		Clients: []emulator.Client{{ID: clientID, Secret: secret, RedirectURIs: []string{base + "/getAToken", base + "/"},
-			GrantedScopes: []string{apiScope}}},
-		APIs:         []emulator.API{{AppIDURI: apiURI, ClientID: "99999999-0000-4000-8000-0000000000a1", Scopes: []string{"tasks.read", "tasks.write"}}},
+		Policies: []emulator.Policy{{Name: testenv.SignUpSignIn}, {Name: testenv.ProfileEdit, Kind: emulator.ProfileEdit}, {Name: testenv.PasswordReset, Kind: emulator.PasswordReset}},
+		Clients: []emulator.Client{{ID: testenv.ClientID, Secret: secret, RedirectURIs: []string{base + "/getAToken", base + "/"},
+			GrantedScopes: []string{testenv.APIScope}}},
+		APIs:         []emulator.API{{AppIDURI: testenv.APIURI, ClientID: testenv.APIClientID, Scopes: []string{"tasks.read", "tasks.write"}}},
 		StrictLogout: true,
 	}
 	if adjust != nil {
@@ -56,15 +48,15 @@ func setup(t *testing.T, adjust func(cfg *emulator.Config, base string)) map[str
 	return map[string]string{
 		"B2C_TENANT_NAME":                 "contoso",
 		"B2C_TENANT_HOST":                 emu.TLSHost(),
-		"B2C_SIGNUP_SIGNIN_POLICY":        susi,
-		"B2C_PROFILE_EDIT_POLICY":         profileEdit,
-		"B2C_PASSWORD_RESET_POLICY":       reset,
-		"B2C_CLIENT_ID":                   clientID,
+		"B2C_SIGNUP_SIGNIN_POLICY":        testenv.SignUpSignIn,
+		"B2C_PROFILE_EDIT_POLICY":         testenv.ProfileEdit,
+		"B2C_PASSWORD_RESET_POLICY":       testenv.PasswordReset,
+		"B2C_CLIENT_ID":                   testenv.ClientID,
 		"B2C_CLIENT_SECRET":               secret,
 		"B2C_CA_FILE":                     caFile,
 		"PUBLIC_BASE_URL":                 base,
 		"API_ENDPOINT":                    emu.APIURL(),
-		"API_SCOPES":                      apiScope,
+		"API_SCOPES":                      testenv.APIScope,
 		"SESSION_TABLE_CONNECTION_STRING": az.ConnectionString(),
 		"SESSION_TABLE_NAME":              tableName,
 	}
@@ -94,7 +86,7 @@ func marked(lines []string, m mark) []string {
 
 // The names of every check the good configuration passes, in order.
 var goodChecks = []string{
-	"user flow " + susi, "user flow " + profileEdit, "user flow " + reset,
+	"user flow " + testenv.SignUpSignIn, "user flow " + testenv.ProfileEdit, "user flow " + testenv.PasswordReset,
 	"client secret", "redirect URI", "post-logout URI", "API scopes", "API endpoint", "session table",
 }
 
@@ -131,15 +123,15 @@ func TestEachMisconfigurationFailsItsCheck(t *testing.T) {
 			want: []string{"✗ user flow B2C_1_nosuchflow:", "404", "B2C_SIGNUP_SIGNIN_POLICY"}, skipped: 4},
 		{name: "unregistered redirect URI",
 			emulator: func(cfg *emulator.Config, base string) { cfg.Clients[0].RedirectURIs = []string{base + "/"} },
-			want:     []string{"✗ redirect URI http://localhost:", "/getAToken:", "AADB2C90006", "az ad app update --id " + clientID + " --web-redirect-uris"}},
+			want:     []string{"✗ redirect URI http://localhost:", "/getAToken:", "AADB2C90006", "az ad app update --id " + testenv.ClientID + " --web-redirect-uris"}},
 		{name: "unregistered post-logout URI",
 			emulator: func(cfg *emulator.Config, base string) { cfg.Clients[0].RedirectURIs = []string{base + "/getAToken"} },
 			want:     []string{"✗ post-logout URI http://localhost:", "AADB2C90006", "--web-redirect-uris"}},
 		{name: "unregistered post-logout URI of its own", env: map[string]string{"POST_LOGOUT_REDIRECT_URI": "http://localhost:1/signed-out"},
 			want: []string{"✗ post-logout URI http://localhost:1/signed-out:", "AADB2C90006", "POST_LOGOUT_REDIRECT_URI"}},
-		{name: "unknown scope", env: map[string]string{"API_SCOPES": apiURI + "/tasks.delete"},
+		{name: "unknown scope", env: map[string]string{"API_SCOPES": testenv.APIURI + "/tasks.delete"},
 			want: []string{"✗ API scopes:", "AADB2C90117", "API_SCOPES"}},
-		{name: "scope not granted", env: map[string]string{"API_SCOPES": apiURI + "/tasks.write"},
+		{name: "scope not granted", env: map[string]string{"API_SCOPES": testenv.APIURI + "/tasks.write"},
 			want: []string{"✗ API scopes:", "AADB2C90205", "admin-consent"}},
 		{name: "table missing", env: map[string]string{"SESSION_TABLE_NAME": "nosuchtable"},
 			want: []string{"✗ session table nosuchtable:", "TableNotFound"}},

@@ -106,7 +106,7 @@ func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, m
 		// docs/deploy.md say: B2C checks it against the redirect URIs.
 		Clients:                    []emulator.Client{{ID: testenv.ClientID, Secret: testSecret, RedirectURIs: []string{base + "/getAToken", base + "/"}}},
 		Users:                      []emulator.User{alice, bob},
-		APIs:                       []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: "99999999-0000-4000-8000-0000000000a1", Scopes: []string{"tasks.read"}}},
+		APIs:                       []emulator.API{{AppIDURI: testenv.APIURI, ClientID: testenv.APIClientID, Scopes: []string{"tasks.read"}}},
 		AccessTokenLifetime:        o.accessTokenLifetime,
 		RefreshTokenReuseDetection: o.reuseDetection,
 		StrictLogout:               true,

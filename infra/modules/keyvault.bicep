@@ -172,7 +172,7 @@ resource vaultEvents 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
         endpointType: 'MonitorAlert'
         properties: {
           severity: 'Sev2'
-          description: 'The B2C client secret (${clientSecretName} in ${name}) expires within 30 days, or has expired: rotate it (README, Rotating the B2C client secret).'
+          description: 'The B2C client secret (${clientSecretName} in ${name}) expires within 30 days, or has expired: rotate it (docs/operations.md, Rotating the B2C client secret).'
           actionGroups: [
             actionGroupId
           ]

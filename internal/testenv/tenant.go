@@ -7,5 +7,6 @@ const (
 	ProfileEdit   = "B2C_1_profileediting1"
 	PasswordReset = "B2C_1_passwordreset1"
 	APIClientID   = "99999999-0000-4000-8000-0000000000a1"
-	APIScope      = "https://contoso.onmicrosoft.com/tasks-api/tasks.read"
+	APIURI        = "https://contoso.onmicrosoft.com/tasks-api"
+	APIScope      = APIURI + "/tasks.read"
 )
