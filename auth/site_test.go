@@ -21,6 +21,7 @@ import (
 	"github.com/b2c-functions-go/b2c-functions-go/auth"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv/emutest"
 )
 
 var alice, bob = emulator.Alice, emulator.Bob
@@ -56,21 +57,11 @@ func startSite(t *testing.T, o siteOptions) *site {
 	base := "http://" + srv.Listener.Addr().String()
 	s := &site{URL: base, Secret: "secret-" + rand.Text()}
 
-	emuCfg := emulator.Config{
-		Tenant:   "contoso",
-		Policies: []emulator.Policy{{Name: testenv.SignUpSignIn}, {Name: testenv.ProfileEdit, Kind: emulator.ProfileEdit}},
-		Clients:  []emulator.Client{{ID: testenv.ClientID, Secret: s.Secret, RedirectURIs: []string{base + "/getAToken"}}},
-		Users:    []emulator.User{alice, bob},
-		APIs:     []emulator.API{{AppIDURI: "https://contoso.onmicrosoft.com/tasks-api", ClientID: testenv.APIClientID, Scopes: []string{"tasks.read"}}},
-	}
+	emuCfg := emutest.Config(s.Secret, base+"/getAToken")
 	if o.emulator != nil {
 		o.emulator(&emuCfg)
 	}
-	emu, err := emulator.Start(emuCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
+	emu := emutest.Start(t, emuCfg)
 	s.Emu = emu
 	_, s.Table = testenv.SharedAzurite(t).NewTable(t, auth.TablePolicy())
 
@@ -92,6 +83,7 @@ func startSite(t *testing.T, o siteOptions) *site {
 	if o.config != nil {
 		o.config(&cfg)
 	}
+	var err error
 	s.Svc, err = auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/logging"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv/emutest"
 )
 
 const (
@@ -118,17 +119,7 @@ func newApp(t *testing.T, o appOptions) *testApp {
 
 func startEmulator(t *testing.T, redirectURL string) *emulator.Server {
 	t.Helper()
-	emu, err := emulator.Start(emulator.Config{
-		Tenant:   testTenant,
-		Policies: []emulator.Policy{{Name: testenv.SignUpSignIn, Kind: emulator.SignUpSignIn}},
-		Clients:  []emulator.Client{{ID: testenv.ClientID, Secret: testSecret, RedirectURIs: []string{redirectURL}}},
-		Users:    []emulator.User{alice},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
-	return emu
+	return emutest.Start(t, emutest.Config(testSecret, redirectURL))
 }
 
 // serve runs one request through the app's handler, synchronously.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv/emutest"
 )
 
 const secret = "doctor-test-secret"
@@ -28,22 +29,14 @@ func setup(t *testing.T, adjust func(cfg *emulator.Config, base string)) map[str
 	tableName, _ := az.NewTable(t)
 	// The app is never started: the doctor checks its settings, not it.
 	base := fmt.Sprintf("http://localhost:%d", testenv.FreePort(t))
-	cfg := emulator.Config{
-		Tenant:   "contoso",
-		Policies: []emulator.Policy{{Name: testenv.SignUpSignIn}, {Name: testenv.ProfileEdit, Kind: emulator.ProfileEdit}, {Name: testenv.PasswordReset, Kind: emulator.PasswordReset}},
-		Clients: []emulator.Client{{ID: testenv.ClientID, Secret: secret, RedirectURIs: []string{base + "/getAToken", base + "/"},
-			GrantedScopes: []string{testenv.APIScope}}},
-		APIs:         []emulator.API{{AppIDURI: testenv.APIURI, ClientID: testenv.APIClientID, Scopes: []string{"tasks.read", "tasks.write"}}},
-		StrictLogout: true,
-	}
+	cfg := emutest.Config(secret, base+"/getAToken", base+"/")
+	cfg.Clients[0].GrantedScopes = []string{testenv.APIScope}
+	cfg.APIs[0].Scopes = append(cfg.APIs[0].Scopes, "tasks.write")
+	cfg.StrictLogout = true
 	if adjust != nil {
 		adjust(&cfg, base)
 	}
-	emu, err := emulator.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
+	emu := emutest.Start(t, cfg)
 	caFile := testenv.CAFile(t, emu.CACertPEM())
 	return map[string]string{
 		"B2C_TENANT_NAME":                 "contoso",

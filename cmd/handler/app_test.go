@@ -16,6 +16,7 @@ import (
 
 	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
 	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv/emutest"
 )
 
 const testSecret = "test-secret"
@@ -57,7 +58,7 @@ func startApp(t testing.TB, o appOptions) *testApp {
 		az = testenv.SharedAzurite(t)
 	}
 	tableName, table := az.NewTable(t)
-	port := testenv.FreePort(t)
+	port, release := testenv.ReservePort(t)
 	base := fmt.Sprintf("http://localhost:%d", port)
 	emu, env := startEmulator(t, o, base)
 	env["SESSION_TABLE_CONNECTION_STRING"] = tableConnection(t, az, o.tableCalls)
@@ -73,6 +74,7 @@ func startApp(t testing.TB, o appOptions) *testApp {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &testenv.Log{}
 	done := make(chan error, 1)
+	release()
 	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, logs) }()
 	t.Cleanup(func() {
 		cancel()
@@ -99,18 +101,11 @@ func startApp(t testing.TB, o appOptions) *testApp {
 // and port settings.
 func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, map[string]string) {
 	t.Helper()
-	cfg := emulator.Config{
-		Tenant:   "contoso",
-		Policies: []emulator.Policy{{Name: testenv.SignUpSignIn, Kind: o.susiKind}, {Name: testenv.ProfileEdit, Kind: emulator.ProfileEdit}, {Name: testenv.PasswordReset, Kind: emulator.PasswordReset}},
-		// The post-logout URI is registered too, as the set-up steps of
-		// docs/deploy.md say: B2C checks it against the redirect URIs.
-		Clients:                    []emulator.Client{{ID: testenv.ClientID, Secret: testSecret, RedirectURIs: []string{base + "/getAToken", base + "/"}}},
-		Users:                      []emulator.User{alice, bob},
-		APIs:                       []emulator.API{{AppIDURI: testenv.APIURI, ClientID: testenv.APIClientID, Scopes: []string{"tasks.read"}}},
-		AccessTokenLifetime:        o.accessTokenLifetime,
-		RefreshTokenReuseDetection: o.reuseDetection,
-		StrictLogout:               true,
-	}
+	// The post-logout URI is registered too, as the set-up steps of
+	// docs/deploy.md say: B2C checks it against the redirect URIs.
+	cfg := emutest.Config(testSecret, base+"/getAToken", base+"/")
+	cfg.Policies[0].Kind = o.susiKind
+	cfg.AccessTokenLifetime, cfg.RefreshTokenReuseDetection, cfg.StrictLogout = o.accessTokenLifetime, o.reuseDetection, true
 	if o.externalID {
 		// One user flow, attached to the app; APIs by api:// URI.
 		cfg.ExternalID, cfg.Policies = true, nil
@@ -119,11 +114,7 @@ func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, m
 	if o.emulator != nil {
 		o.emulator(&cfg)
 	}
-	emu, err := emulator.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
+	emu := emutest.Start(t, cfg)
 	caFile := testenv.CAFile(t, emu.CACertPEM())
 	env := map[string]string{
 		"B2C_TENANT_NAME":           "contoso",

@@ -169,7 +169,7 @@ func buildHandler(t *testing.T) string {
 // can pick another credential source.
 func startHandlerProcess(t *testing.T, bin string, az *testenv.OAuthAzurite, id *identityEndpoint, mode tenantMode) (app *testApp, tableName string) {
 	t.Helper()
-	port := testenv.FreePort(t)
+	port, release := testenv.ReservePort(t)
 	base := fmt.Sprintf("http://localhost:%d", port)
 	emu, env := startEmulator(t, appOptions{externalID: mode.externalID}, base)
 	tableName = fmt.Sprintf("sessions%d", time.Now().UnixNano()%1e9)
@@ -191,6 +191,7 @@ func startHandlerProcess(t *testing.T, bin string, az *testenv.OAuthAzurite, id 
 	}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	release()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -249,6 +249,21 @@ func (a *Azurite) NewProxiedTable(t testing.TB, retry policy.RetryOptions) (*Fau
 	return proxy, svc.NewClient(name)
 }
 
+// ReservePort holds a free TCP port on loopback until release, so that
+// servers started meanwhile on port 0 (an emulator's listeners) cannot be
+// given it; release it just before the program that listens on it starts.
+func ReservePort(t testing.TB) (port int, release func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { l.Close() }) }
+	t.Cleanup(release)
+	return l.Addr().(*net.TCPAddr).Port, release
+}
+
 // FreePort returns a TCP port on loopback that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()

@@ -1,0 +1,39 @@
+// Package emutest starts the B2C emulator as the tests of the app's
+// packages use it: the sample tenant (testenv's client, user flows and API),
+// with Alice and Bob. It is apart from testenv because the emulator's own
+// tests use testenv.
+package emutest
+
+import (
+	"testing"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/emulator"
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
+)
+
+// Config is the sample tenant, its client registered with secret and
+// redirectURIs; a test changes what it needs before Start.
+func Config(secret string, redirectURIs ...string) emulator.Config {
+	return emulator.Config{
+		Tenant: "contoso",
+		Policies: []emulator.Policy{
+			{Name: testenv.SignUpSignIn},
+			{Name: testenv.ProfileEdit, Kind: emulator.ProfileEdit},
+			{Name: testenv.PasswordReset, Kind: emulator.PasswordReset},
+		},
+		Clients: []emulator.Client{{ID: testenv.ClientID, Secret: secret, RedirectURIs: redirectURIs}},
+		Users:   []emulator.User{emulator.Alice, emulator.Bob},
+		APIs:    []emulator.API{{AppIDURI: testenv.APIURI, ClientID: testenv.APIClientID, Scopes: []string{"tasks.read"}}},
+	}
+}
+
+// Start starts an emulator with cfg, closed when the test ends.
+func Start(t testing.TB, cfg emulator.Config) *emulator.Server {
+	t.Helper()
+	emu, err := emulator.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	return emu
+}
