@@ -36,23 +36,10 @@ func setup(t *testing.T, adjust func(cfg *emulator.Config, base string)) map[str
 	if adjust != nil {
 		adjust(&cfg, base)
 	}
-	emu := emutest.Start(t, cfg)
-	caFile := testenv.CAFile(t, emu.CACertPEM())
-	return map[string]string{
-		"B2C_TENANT_NAME":                 "contoso",
-		"B2C_TENANT_HOST":                 emu.TLSHost(),
-		"B2C_SIGNUP_SIGNIN_POLICY":        testenv.SignUpSignIn,
-		"B2C_PROFILE_EDIT_POLICY":         testenv.ProfileEdit,
-		"B2C_PASSWORD_RESET_POLICY":       testenv.PasswordReset,
-		"B2C_CLIENT_ID":                   testenv.ClientID,
-		"B2C_CLIENT_SECRET":               secret,
-		"B2C_CA_FILE":                     caFile,
-		"PUBLIC_BASE_URL":                 base,
-		"API_ENDPOINT":                    emu.APIURL(),
-		"API_SCOPES":                      testenv.APIScope,
-		"SESSION_TABLE_CONNECTION_STRING": az.ConnectionString(),
-		"SESSION_TABLE_NAME":              tableName,
-	}
+	env := emutest.Settings(t, emutest.Start(t, cfg), secret, base)
+	env["SESSION_TABLE_CONNECTION_STRING"] = az.ConnectionString()
+	env["SESSION_TABLE_NAME"] = tableName
+	return env
 }
 
 // doctorRun runs the doctor as main does and returns its lines.

@@ -115,20 +115,7 @@ func startEmulator(t testing.TB, o appOptions, base string) (*emulator.Server, m
 		o.emulator(&cfg)
 	}
 	emu := emutest.Start(t, cfg)
-	caFile := testenv.CAFile(t, emu.CACertPEM())
-	env := map[string]string{
-		"B2C_TENANT_NAME":           "contoso",
-		"B2C_TENANT_HOST":           emu.TLSHost(),
-		"B2C_SIGNUP_SIGNIN_POLICY":  testenv.SignUpSignIn,
-		"B2C_PROFILE_EDIT_POLICY":   testenv.ProfileEdit,
-		"B2C_PASSWORD_RESET_POLICY": testenv.PasswordReset,
-		"B2C_CLIENT_ID":             testenv.ClientID,
-		"B2C_CLIENT_SECRET":         testSecret,
-		"B2C_CA_FILE":               caFile,
-		"PUBLIC_BASE_URL":           base,
-		"API_ENDPOINT":              emu.APIURL(),
-		"API_SCOPES":                testenv.APIScope,
-	}
+	env := emutest.Settings(t, emu, testSecret, base)
 	if o.noResetPolicy {
 		delete(env, "B2C_PASSWORD_RESET_POLICY")
 	}

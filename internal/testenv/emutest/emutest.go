@@ -37,3 +37,22 @@ func Start(t testing.TB, cfg emulator.Config) *emulator.Server {
 	t.Cleanup(func() { emu.Close() })
 	return emu
 }
+
+// Settings are the app settings that point an app served at base, whose
+// client secret is secret, at emu's sample tenant and its API.
+func Settings(t testing.TB, emu *emulator.Server, secret, base string) map[string]string {
+	t.Helper()
+	return map[string]string{
+		"B2C_TENANT_NAME":           "contoso",
+		"B2C_TENANT_HOST":           emu.TLSHost(),
+		"B2C_SIGNUP_SIGNIN_POLICY":  testenv.SignUpSignIn,
+		"B2C_PROFILE_EDIT_POLICY":   testenv.ProfileEdit,
+		"B2C_PASSWORD_RESET_POLICY": testenv.PasswordReset,
+		"B2C_CLIENT_ID":             testenv.ClientID,
+		"B2C_CLIENT_SECRET":         secret,
+		"B2C_CA_FILE":               testenv.CAFile(t, emu.CACertPEM()),
+		"PUBLIC_BASE_URL":           base,
+		"API_ENDPOINT":              emu.APIURL(),
+		"API_SCOPES":                testenv.APIScope,
+	}
+}
