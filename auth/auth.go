@@ -114,7 +114,10 @@ func (d *sessionData) withIDToken(token string, claims map[string]any) {
 }
 
 func decodeSessionData(b []byte) (sessionData, error) {
-	var d sessionData
+	if len(b) > 0 && b[0] != '{' {
+		return unmarshalPayload(b)
+	}
+	var d sessionData // JSON, as versions before payloadV1 wrote it
 	if err := json.Unmarshal(b, &d); err != nil {
 		return d, err
 	}

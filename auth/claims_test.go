@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -79,12 +80,22 @@ func TestSessionWrittenBeforeProfiles(t *testing.T) {
 	if err := edited.withClaims(map[string]any{"oid": "o1", "exp": float64(1950000000)}); err != nil || edited.IDTokenExpires != 1900000000 {
 		t.Errorf("after new claims: exp %d, %v; want the token's 1900000000", edited.IDTokenExpires, err)
 	}
-	b, err := json.Marshal(now)
+	legacy, err := json.Marshal(now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := decodeSessionData(b)
-	if err != nil || again.claims().Name != "Alice" || again.IDTokenExpires != 1900000000 || string(again.Claims) != string(now.Claims) {
-		t.Errorf("round trip: %+v, %v", again, err)
+	for _, b := range [][]byte{now.marshal(), legacy} { // today's layout, and the JSON of earlier versions
+		again, err := decodeSessionData(b)
+		if err != nil || again.claims().Name != "Alice" || again.IDTokenExpires != 1900000000 || string(again.Claims) != string(now.Claims) ||
+			again.AccountID != now.AccountID || again.IDToken != now.IDToken || !reflect.DeepEqual(again.claims(), now.claims()) {
+			t.Errorf("round trip of %.20q: %+v, %v", b, again, err)
+		}
+	}
+	// A payload cut short is refused, at every length.
+	b := now.marshal()
+	for n := range len(b) {
+		if _, err := decodeSessionData(b[:n]); err == nil {
+			t.Fatalf("a payload cut to %d of %d bytes decoded", n, len(b))
+		}
 	}
 }

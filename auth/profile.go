@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -56,11 +55,7 @@ func (s *Service) completeProfileEdit(w http.ResponseWriter, r *http.Request, p 
 	if id != user.Claims.UserID() {
 		return &Failure{Kind: ProfileEditOtherUser}
 	}
-	payload, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
-	if err := s.store.Update(r.Context(), user.sess, payload); err != nil {
+	if err := s.store.Update(r.Context(), user.sess, data.marshal()); err != nil {
 		return err
 	}
 	http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)

@@ -203,11 +203,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 	if err := sd.withClaims(res.Claims); err != nil {
 		return err
 	}
-	payload, err := json.Marshal(sd)
-	if err != nil {
-		return err
-	}
-	sess, err := s.store.Create(r.Context(), payload, tc.Bytes())
+	sess, err := s.store.Create(r.Context(), sd.marshal(), tc.Bytes())
 	if err != nil {
 		return err
 	}
