@@ -62,7 +62,13 @@ func unmarshalPayload(b []byte) (sessionData, error) {
 	} else if n > 0 {
 		r.err = errPayload
 	}
-	p.NewUser = r.uvarint() == 1
+	switch r.uvarint() {
+	case 0:
+	case 1:
+		p.NewUser = true
+	default:
+		r.err = errPayload
+	}
 	exp, n := binary.Varint(r.b)
 	if n <= 0 || r.err != nil || n != len(r.b) {
 		return sessionData{}, errPayload
