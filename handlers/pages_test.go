@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -143,6 +144,11 @@ func TestPagesSignedIn(t *testing.T) {
 		}
 		if title, _ := textOf(r.Body, "error-title"); title != s.wantTitle {
 			t.Errorf("%s: error-title %q, want %q", s.name, title, s.wantTitle)
+		}
+		// A page is rendered whole before it is sent: its length goes
+		// ahead of it, rather than the page in chunks (RFC 9112 §6.3).
+		if n := r.Header.Get("Content-Length"); strings.Contains(r.Header.Get("Content-Type"), "text/html") && n != strconv.Itoa(len(r.Body)) {
+			t.Errorf("%s: Content-Length %q for a page of %d bytes", s.name, n, len(r.Body))
 		}
 		for _, want := range s.wantBody {
 			if !strings.Contains(r.Body, want) {

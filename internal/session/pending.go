@@ -111,7 +111,7 @@ func (s *Store) Consume(ctx context.Context, state string) error {
 // consumedBy is nil when the mark of a consumed state is attempt's own,
 // ErrNotFound when another call made it.
 func (s *Store) consumedBy(ctx context.Context, partition, attempt string) error {
-	body, _, err := s.read(ctx, partition, rowUsed)
+	body, _, err := s.read(ctx, partition, rowUsed, "")
 	if err != nil {
 		return classify("read sign-in mark", err)
 	}

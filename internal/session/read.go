@@ -30,8 +30,11 @@ var pointRead = &aztables.GetEntityOptions{Format: to.Ptr(aztables.MetadataForma
 // works the same, at the SDK's cost.
 type ReadPolicy struct{}
 
-// rawRow is where ReadPolicy leaves a point read's response.
+// rawRow is what a point read asks of ReadPolicy, and where ReadPolicy
+// leaves its response.
 type rawRow struct {
+	selected string // the properties to return, comma-separated; "" for all
+
 	read bool // ReadPolicy ran and took the body
 	body []byte
 	etag azcore.ETag
@@ -48,6 +51,11 @@ func (ReadPolicy) Do(req *policy.Request) (*http.Response, error) {
 	row, _ := req.Raw().Context().Value(rawRowKey{}).(*rawRow)
 	if row == nil {
 		return req.Next()
+	}
+	if row.selected != "" {
+		// "Query Entities": $select on a single entity's URI returns just
+		// those properties; the ETag still comes in the response header.
+		req.Raw().URL.RawQuery += "&$select=" + row.selected
 	}
 	runtime.SkipBodyDownload(req) // error responses are still read by the SDK
 	resp, err := req.Next()
@@ -81,9 +89,10 @@ var rowBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 const maxRow = 2 << 20
 
 // read is a point read of one row: its JSON, decoded by the caller, and its
-// ETag. Errors are the SDK's.
-func (s *Store) read(ctx context.Context, partition, row string) ([]byte, azcore.ETag, error) {
-	raw := new(rawRow)
+// ETag. With ReadPolicy it holds only the properties named in selected
+// (comma-separated, "" for all); without, every one. Errors are the SDK's.
+func (s *Store) read(ctx context.Context, partition, row, selected string) ([]byte, azcore.ETag, error) {
+	raw := &rawRow{selected: selected}
 	resp, err := s.table.GetEntity(context.WithValue(ctx, rawRowKey{}, raw), partition, row, pointRead)
 	switch {
 	case err != nil:

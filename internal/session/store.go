@@ -28,6 +28,10 @@ const (
 	rowUsed       = "used"    // the mark of a state whose callback came
 )
 
+// sessionProps are the properties of a session row that Load reads; the
+// row's Expires is for the sweep, and Timestamp is the service's own.
+const sessionProps = "Created,LastSeen,Data"
+
 // Options tune a Store.
 type Options struct {
 	IdleTimeout     time.Duration // a session unused this long ends
@@ -69,7 +73,7 @@ func (s *Store) EnsureTable(ctx context.Context) error {
 // Ping checks that the table can be reached and exists: one point read of a
 // row that never exists.
 func (s *Store) Ping(ctx context.Context) error {
-	_, _, err := s.read(ctx, "ping", "ping")
+	_, _, err := s.read(ctx, "ping", "ping", "")
 	if err = classify("ping", err); errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -162,11 +166,11 @@ func (s *Store) Load(ctx context.Context, id string) (*Session, error) {
 		return nil, ErrNotFound
 	}
 	sess := &Session{ID: id, keys: secret.derive(rowSession)}
-	body, etag, err := s.read(ctx, sess.keys.partition, rowSession)
+	body, etag, err := s.read(ctx, sess.keys.partition, rowSession, sessionProps)
 	if err != nil {
 		return nil, classify("load session", err)
 	}
-	// One decode, into just the properties a session row has.
+	// One decode, into just the properties a page needs (sessionProps).
 	var row struct {
 		Created, LastSeen time.Time
 		Data              []byte

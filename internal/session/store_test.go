@@ -6,6 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -573,4 +576,82 @@ func newSession(t *testing.T, store *session.Store) *session.Session {
 		t.Fatal(err)
 	}
 	return sess
+}
+
+// TestLoadReadsWhatAPageNeeds: a session's point read asks Table Storage
+// for just the properties Load decodes ("Query Entities": $select on a
+// single entity's URI), so the sweep's Expires and the service's Timestamp
+// do not travel with every page, and the ETag still guards the writes after.
+func TestLoadReadsWhatAPageNeeds(t *testing.T) {
+	wire := &readRecorder{}
+	_, table := testenv.SharedAzurite(t).NewTable(t, session.ReadPolicy{}, wire)
+	store := session.NewStore(table, storeOptions(testenv.NewClock(time.Now().Truncate(time.Second))))
+	sess := newSession(t, store)
+	wire.start()
+	got, err := store.Load(ctx(t), sess.ID)
+	if err != nil || string(got.Data) != "x" || !got.Created.Equal(sess.Created) || !got.LastSeen.Equal(sess.LastSeen) {
+		t.Fatalf("Load: %+v, %v; want the session written", got, err)
+	}
+	reads := wire.stop()
+	if len(reads) != 1 {
+		t.Fatalf("Load made %d reads, want 1", len(reads))
+	}
+	if sel := reads[0].query.Get("$select"); sel != "Created,LastSeen,Data" {
+		t.Errorf("the session read's $select is %q, want Created,LastSeen,Data", sel)
+	}
+	var props map[string]json.RawMessage
+	if err := json.Unmarshal(reads[0].body, &props); err != nil {
+		t.Fatalf("the response %q: %v", reads[0].body, err)
+	}
+	for _, name := range []string{"Expires", "Timestamp"} {
+		if _, ok := props[name]; ok {
+			t.Errorf("the session read returned %s: %s", name, reads[0].body)
+		}
+	}
+	stale := *got
+	if err := store.Update(ctx(t), got, []byte("y")); err != nil {
+		t.Fatalf("Update with the ETag of that read: %v", err)
+	}
+	if err := store.Update(ctx(t), &stale, []byte("z")); !errors.Is(err, session.ErrStale) {
+		t.Fatalf("Update with a stale ETag: %v, want ErrStale", err)
+	}
+}
+
+// readRecorder is a pipeline policy that keeps, while recording, the query
+// and the body of each successful GET as Table Storage sent it.
+type readRecorder struct {
+	mu    sync.Mutex
+	on    bool
+	reads []recordedRead
+}
+
+type recordedRead struct {
+	query url.Values
+	body  []byte
+}
+
+func (r *readRecorder) start() { r.mu.Lock(); r.on, r.reads = true, nil; r.mu.Unlock() }
+
+func (r *readRecorder) stop() []recordedRead {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = false
+	return r.reads
+}
+
+func (r *readRecorder) Do(req *policy.Request) (*http.Response, error) {
+	resp, err := req.Next()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil || !r.on || req.Raw().Method != http.MethodGet || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	r.reads = append(r.reads, recordedRead{query: req.Raw().URL.Query(), body: body})
+	return resp, nil
 }

@@ -17,7 +17,7 @@ import (
 // rather than seeing an error.
 func (s *Store) TokenCache(ctx context.Context, sess *Session) ([]byte, error) {
 	if !sess.cacheRead {
-		body, etag, err := s.read(ctx, sess.keys.partition, rowTokenCache)
+		body, etag, err := s.read(ctx, sess.keys.partition, rowTokenCache, "")
 		switch err := classify("load token cache", err); {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
