@@ -2,9 +2,9 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -95,15 +95,27 @@ type sessionData struct {
 	IDToken   string `json:"idToken"`
 }
 
-// withClaims sets the claims of a verified ID token.
-func (d *sessionData) withClaims(claims map[string]any) error {
-	raw, err := json.Marshal(claims)
-	if err != nil {
-		return fmt.Errorf("auth: encoding claims: %w", err)
+// withClaims sets the claims of a verified ID token, as JSON.
+func (d *sessionData) withClaims(raw json.RawMessage) error {
+	if !json.Valid(raw) {
+		return errors.New("auth: the ID token's claims are not JSON")
 	}
 	profile := claimsFrom(raw)
 	d.Claims, d.Profile = raw, &profile
 	return nil
+}
+
+// tokenClaims returns a verified ID token's claims as the token carries
+// them: its payload segment, base64url-decoded (RFC 7519 §7.2). Kept as
+// issued, they are what the session's copy of the token is cut against.
+func tokenClaims(token string) (json.RawMessage, error) {
+	_, rest, _ := strings.Cut(token, ".")
+	payload, _, ok := strings.Cut(rest, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if !ok || err != nil {
+		return nil, errors.New("auth: the ID token is not a compact JWT")
+	}
+	return raw, nil
 }
 
 // withIDToken sets the ID token sent as id_token_hint, with its claims'
@@ -127,7 +139,7 @@ func decodeSessionData(b []byte) (sessionData, error) {
 			return d, err
 		}
 		d.withIDToken(d.IDToken, claims)
-		return d, d.withClaims(claims)
+		return d, d.withClaims(d.Claims)
 	}
 	return d, nil
 }

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -71,13 +73,13 @@ func TestSessionWrittenBeforeProfiles(t *testing.T) {
 	// And what is written now reads back the same, without decoding Raw.
 	var now sessionData
 	now.withIDToken("tok", raw)
-	if err := now.withClaims(raw); err != nil {
+	if err := now.withClaims(c.Raw); err != nil {
 		t.Fatal(err)
 	}
 	// A profile edit's claims leave the sign-in token's expiry alone: it
 	// is that token that goes out as id_token_hint.
 	edited := now
-	if err := edited.withClaims(map[string]any{"oid": "o1", "exp": float64(1950000000)}); err != nil || edited.IDTokenExpires != 1900000000 {
+	if err := edited.withClaims(json.RawMessage(`{"oid":"o1","exp":1950000000}`)); err != nil || edited.IDTokenExpires != 1900000000 {
 		t.Errorf("after new claims: exp %d, %v; want the token's 1900000000", edited.IDTokenExpires, err)
 	}
 	legacy, err := json.Marshal(now)
@@ -96,6 +98,58 @@ func TestSessionWrittenBeforeProfiles(t *testing.T) {
 	for n := range len(b) {
 		if _, err := decodeSessionData(b[:n]); err == nil {
 			t.Fatalf("a payload cut to %d of %d bytes decoded", n, len(b))
+		}
+	}
+}
+
+// A session keeps one copy of the claims: the ID token kept for
+// id_token_hint is stored without its payload segment, which is those
+// claims base64url-encoded, and comes back whole. After a profile edit the
+// claims are another token's, and the sign-in token is kept whole.
+func TestSessionKeepsOneCopyOfTheClaims(t *testing.T) {
+	claims := []byte(`{"exp":1900000000,"oid":"o1","name":"Alice","emails":["a@x"],"tfp":"B2C_1_susi"}`)
+	payload := base64.RawURLEncoding.EncodeToString(claims)
+	token := "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0." + payload + ".c2lnbmF0dXJl"
+	var d sessionData
+	var m map[string]any
+	if err := json.Unmarshal(claims, &m); err != nil {
+		t.Fatal(err)
+	}
+	d.withIDToken(token, m)
+	got, err := tokenClaims(token)
+	if err != nil || !bytes.Equal(got, claims) {
+		t.Fatalf("tokenClaims: %s, %v; want the payload as issued", got, err)
+	}
+	if err := d.withClaims(got); err != nil {
+		t.Fatal(err)
+	}
+	edited := d
+	if err := edited.withClaims(json.RawMessage(`{"oid":"o1","name":"Alice B."}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name     string
+		d        sessionData
+		wantSeen bool // the payload segment is in the stored bytes
+	}{
+		{"signed in", d, false},
+		{"after a profile edit", edited, true},
+	} {
+		b := tt.d.marshal()
+		if seen := bytes.Contains(b, []byte(payload)); seen != tt.wantSeen {
+			t.Errorf("%s: the token's payload segment stored: %v, want %v", tt.name, seen, tt.wantSeen)
+		}
+		again, err := decodeSessionData(b)
+		if err != nil || again.IDToken != token || string(again.Claims) != string(tt.d.Claims) {
+			t.Errorf("%s: decoded token %q, claims %s, %v; want the token whole and the claims kept", tt.name, again.IDToken, again.Claims, err)
+		}
+	}
+	if n, whole := len(d.marshal()), len(claims)+len(token); n > whole-len(payload)+200 {
+		t.Errorf("a payload of %d bytes for %d bytes of claims and token: the claims are stored twice", n, whole)
+	}
+	for _, bad := range []string{"", "a.b", "a.!!.c"} {
+		if _, err := tokenClaims(bad); err == nil {
+			t.Errorf("tokenClaims(%q) succeeded", bad)
 		}
 	}
 }

@@ -260,8 +260,11 @@ func FuzzSessionPayload(f *testing.F) {
 	d := sessionData{Claims: json.RawMessage(`{"oid":"o1"}`), Policy: "B2C_1_susi", AccountID: "acc", APIPolicy: "B2C_1_susi", IDToken: "tok", IDTokenExpires: 1900000000,
 		Profile: &Claims{ObjectID: "o1", Name: "Alice", Emails: []string{"a@x", "b@x"}, NewUser: true, Policy: "B2C_1_susi"}}
 	f.Add(d.marshal())
+	d.IDToken = "h." + base64.RawURLEncoding.EncodeToString(d.Claims) + ".s" // stored without its payload
+	f.Add(d.marshal())
 	f.Add([]byte(`{"claims":{"oid":"o1"},"policy":"p"}`))
 	f.Add([]byte{payloadV1})
+	f.Add([]byte{payloadV2})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := decodeSessionData(b)
 		if err != nil {

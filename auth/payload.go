@@ -2,18 +2,29 @@ package auth
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"strings"
 )
 
 // A session's payload is read on every signed-in page, so it is a fixed
 // binary layout rather than JSON, which encoding/json scans twice (the
-// claims and the ID token are most of it): payloadV1, then each field in
-// the order of appendPayload, strings and bytes as a uvarint length and
-// their bytes, numbers as uvarints. Payloads written as JSON by earlier
-// versions start with '{' and are still read.
-const payloadV1 = 1
+// claims and the ID token are most of it): a version byte, then each field
+// in the order of marshal, strings and bytes as a uvarint length and their
+// bytes, numbers as uvarints. Payloads written as JSON by earlier versions
+// start with '{' and are still read.
+//
+// payloadV2 adds, after NewUser, whether the ID token is kept without its
+// payload segment: a token's payload is its claims, base64url-encoded (RFC
+// 7519 §3, RFC 7515 §7.1), and the session holds those claims already, so
+// the segment is cut when it matches them and put back when read. That
+// keeps a second copy of every claim out of each session row.
+const (
+	payloadV1 = 1
+	payloadV2 = 2
+)
 
 var errPayload = errors.New("auth: malformed session payload")
 
@@ -22,8 +33,9 @@ func (d *sessionData) marshal() []byte {
 	if p == nil {
 		p = &Claims{}
 	}
-	b := []byte{payloadV1}
-	for _, s := range []string{string(d.Claims), d.Policy, d.AccountID, d.APIPolicy, d.IDToken,
+	token, cut := cutTokenPayload(d.IDToken, d.Claims)
+	b := []byte{payloadV2}
+	for _, s := range []string{string(d.Claims), d.Policy, d.AccountID, d.APIPolicy, token,
 		p.Subject, p.ObjectID, p.Name, p.GivenName, p.FamilyName, p.Username, p.TenantID, p.IdentityProvider, p.Policy} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -38,15 +50,38 @@ func (d *sessionData) marshal() []byte {
 		newUser = 1
 	}
 	b = binary.AppendUvarint(b, newUser)
+	b = binary.AppendUvarint(b, cut)
 	return binary.AppendVarint(b, d.IDTokenExpires)
+}
+
+// cutTokenPayload returns token without its payload segment and 1 if that
+// segment is claims base64url-encoded, else token and 0.
+func cutTokenPayload(token string, claims []byte) (string, uint64) {
+	header, rest, _ := strings.Cut(token, ".")
+	payload, signature, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(signature, ".") || payload != base64.RawURLEncoding.EncodeToString(claims) {
+		return token, 0
+	}
+	return header + ".." + signature, 1
+}
+
+// restoreTokenPayload undoes cutTokenPayload.
+func restoreTokenPayload(token string, claims []byte) (string, bool) {
+	header, rest, _ := strings.Cut(token, ".")
+	payload, signature, ok := strings.Cut(rest, ".")
+	if !ok || payload != "" || strings.Contains(signature, ".") {
+		return "", false
+	}
+	return header + "." + base64.RawURLEncoding.EncodeToString(claims) + "." + signature, true
 }
 
 // unmarshalPayload reads what marshal wrote.
 func unmarshalPayload(b []byte) (sessionData, error) {
 	var d sessionData
-	if len(b) == 0 || b[0] != payloadV1 {
+	if len(b) == 0 || b[0] != payloadV1 && b[0] != payloadV2 {
 		return d, errPayload
 	}
+	version := b[0]
 	r := payloadReader{b: b[1:]}
 	claims := bytes.Clone(r.bytes()) // b may be a buffer the store reuses
 	p := &Claims{}
@@ -68,6 +103,18 @@ func unmarshalPayload(b []byte) (sessionData, error) {
 		p.NewUser = true
 	default:
 		r.err = errPayload
+	}
+	if version == payloadV2 {
+		switch r.uvarint() {
+		case 0:
+		case 1:
+			var ok bool
+			if d.IDToken, ok = restoreTokenPayload(d.IDToken, claims); !ok {
+				r.err = errPayload
+			}
+		default:
+			r.err = errPayload
+		}
 	}
 	exp, n := binary.Varint(r.b)
 	if n <= 0 || r.err != nil || n != len(r.b) {

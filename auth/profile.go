@@ -44,7 +44,11 @@ func (s *Service) completeProfileEdit(w http.ResponseWriter, r *http.Request, p 
 	// The same user, by a stable ID: with neither oid nor a real sub, no
 	// one can be shown to be the same, so the edit is refused.
 	data := user.data
-	if err := data.withClaims(res.Claims); err != nil {
+	claims, err := tokenClaims(res.IDToken)
+	if err != nil {
+		return err
+	}
+	if err := data.withClaims(claims); err != nil {
 		return err
 	}
 	id := data.Profile.UserID()

@@ -135,6 +135,7 @@ func run(ctx context.Context, args []string, stdout, progress io.Writer) error {
 // results are the figures of one run.
 type results struct {
 	bare, api, hop   latency
+	served           latency // the bare read through cmd/bench/readserver
 	home, graph      loadgen.Report
 	calls            []routeCalls
 	starts           []time.Duration
@@ -197,6 +198,10 @@ func measure(ctx context.Context, root string, o settings, progress io.Writer) (
 	say("c=1: GET /healthz, the HTTP hop to the handler with no dependency, %v", o.c1)
 	if r.hop, err = plainGet(ctx, s.base+"/healthz", o.c1Warmup, o.c1); err != nil {
 		return fail("GET /healthz at c=1", err)
+	}
+	say("c=1: the same point read through a bare HTTP server, %v", o.c1)
+	if r.served, err = serverRead(ctx, s, o.c1Warmup, o.c1); err != nil {
+		return fail("the point read through a bare server", err)
 	}
 	if r.home, err = one("/"); err != nil {
 		return fail("GET / at c=1", err)
@@ -317,10 +322,13 @@ func (r *results) table() string {
 		ratio("signed-in `GET /` p50 ÷ point read p50", float64(r.home.P50)/float64(r.bare.P50), pageRatioBudget),
 		c1("`GET /healthz`: the HTTP hop to the handler, no dependency", r.hop.N, r.hop.P50, r.hop.P99),
 		{what: "signed-in `GET /` p50 ÷ (point read p50 + `/healthz` p50): the page against the same two round trips", measured: fmt.Sprintf("%.2f×", float64(r.home.P50)/float64(r.bare.P50+r.hop.P50))},
+		c1("the same point read through a bare Go HTTP server in a process of its own (`cmd/bench/readserver`): the floor of any server's page", r.served.N, r.served.P50, r.served.P99),
+		{what: "signed-in `GET /` p50 ÷ that server's p50: what the page's own work costs", measured: fmt.Sprintf("%.2f×", float64(r.home.P50)/float64(r.served.P50))},
 		c1("plain `GET` to the emulator's API stand-in, with an access token", r.api.N, r.api.P50, r.api.P99),
 		c1("`/graphcall`, token from the cache", r.graph.Requests, r.graph.P50, r.graph.P99),
 		ratio("`/graphcall` p50 ÷ point read p50", float64(r.graph.P50)/float64(r.bare.P50), graphRatioBudget),
 		{what: "`/graphcall` p50 ÷ (point read p50 + API `GET` p50): against the call it makes besides the read", measured: fmt.Sprintf("%.2f×", float64(r.graph.P50)/float64(r.bare.P50+r.api.P50))},
+		{what: "`/graphcall` p50 ÷ (bare server's read p50 + API `GET` p50)", measured: fmt.Sprintf("%.2f×", float64(r.graph.P50)/float64(r.served.P50+r.api.P50))},
 	}
 	for _, c := range r.calls {
 		detail := ""

@@ -60,6 +60,9 @@ func sample(ctx context.Context, warm, d time.Duration, f func() error) (latency
 	return latency{N: len(lat), P50: at(.50), P99: at(.99)}, nil
 }
 
+// The row of the bare point read.
+const floorTable, floorPartition, floorRow = "benchfloor", "p", "session"
+
 // barePointRead reads one small row with the Table Storage SDK, as
 // BenchmarkBareRead does: no HTTP server, session or page around it.
 func barePointRead(ctx context.Context, s *parts, warm, d time.Duration) (latency, error) {
@@ -69,11 +72,11 @@ func barePointRead(ctx context.Context, s *parts, warm, d time.Duration) (latenc
 	if err != nil {
 		return latency{}, err
 	}
-	if _, err := svc.CreateTable(ctx, "benchfloor", nil); err != nil {
+	if _, err := svc.CreateTable(ctx, floorTable, nil); err != nil {
 		return latency{}, fmt.Errorf("creating a table: %w", err)
 	}
-	table := svc.NewClient("benchfloor")
-	row, err := json.Marshal(aztables.EDMEntity{Entity: aztables.Entity{PartitionKey: "p", RowKey: "session"},
+	table := svc.NewClient(floorTable)
+	row, err := json.Marshal(aztables.EDMEntity{Entity: aztables.Entity{PartitionKey: floorPartition, RowKey: floorRow},
 		Properties: map[string]any{"Data": aztables.EDMBinary(make([]byte, 1500))}})
 	if err != nil {
 		return latency{}, err
@@ -82,9 +85,39 @@ func barePointRead(ctx context.Context, s *parts, warm, d time.Duration) (latenc
 		return latency{}, err
 	}
 	return sample(ctx, warm, d, func() error {
-		_, err := table.GetEntity(ctx, "p", "session", nil)
+		_, err := table.GetEntity(ctx, floorPartition, floorRow, nil)
 		return err
 	})
+}
+
+// serverRead measures the bare point read through an HTTP server of its
+// own (cmd/bench/readserver), so a page can be held to the same read made
+// by a Go server that does nothing else. barePointRead made the row.
+func serverRead(ctx context.Context, s *parts, warm, d time.Duration) (latency, error) {
+	port, err := freePort()
+	if err != nil {
+		return latency{}, err
+	}
+	p, err := start("the read server", filepath.Join(s.dir, "readserver.log"), nil, filepath.Join(s.dir, "readserver"),
+		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-connection", tableConnection(s.tableEndpoint()),
+		"-table", floorTable, "-partition", floorPartition, "-row", floorRow)
+	if err != nil {
+		return latency{}, err
+	}
+	defer p.stop()
+	u := fmt.Sprintf("http://127.0.0.1:%d/read", port)
+	err = waitFor(ctx, p, func() bool {
+		resp, err := http.Get(u)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if err != nil {
+		return latency{}, err
+	}
+	return plainGet(ctx, u, warm, d)
 }
 
 // plainGet measures GETs of u that must answer 200.

@@ -283,6 +283,7 @@ func build(ctx context.Context, root, dir string) error {
 		{"build", "-o", filepath.Join(dir, "b2c-emulator"), "./cmd/b2c-emulator"},
 		{"build", "-o", filepath.Join(dir, "handler"), "./cmd/handler"},
 		{"test", "-c", "-o", filepath.Join(dir, "handler.test"), "./cmd/handler"},
+		{"build", "-o", filepath.Join(dir, "readserver"), "./cmd/bench/readserver"},
 	} {
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir = root
