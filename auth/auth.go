@@ -111,9 +111,12 @@ func (d *sessionData) withClaims(raw json.RawMessage) error {
 func tokenClaims(token string) (json.RawMessage, error) {
 	_, rest, _ := strings.Cut(token, ".")
 	payload, _, ok := strings.Cut(rest, ".")
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
-	if !ok || err != nil {
+	if !ok {
 		return nil, errors.New("auth: the ID token is not a compact JWT")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return nil, errors.New("auth: the ID token's payload is not base64url")
 	}
 	return raw, nil
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -151,5 +152,43 @@ func TestSessionKeepsOneCopyOfTheClaims(t *testing.T) {
 		if _, err := tokenClaims(bad); err == nil {
 			t.Errorf("tokenClaims(%q) succeeded", bad)
 		}
+	}
+}
+
+// A payload in the v1 layout, as sessions signed in before the ID token
+// was cut hold it, reads with every field; written again it is v2, and
+// reads the same.
+func TestSessionPayloadV1(t *testing.T) {
+	claims := `{"oid":"o1","name":"Alice"}`
+	token := "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".c2ln"
+	b := []byte{payloadV1}
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	for _, s := range []string{claims, "B2C_1_susi", "acc", "B2C_1_api", token,
+		"sub1", "o1", "Alice", "Al", "Ice", "alice@x", "tid1", "idp1", "B2C_1_susi"} {
+		str(s)
+	}
+	b = binary.AppendUvarint(b, 2)
+	str("a@x")
+	str("b@x")
+	b = binary.AppendUvarint(b, 1) // NewUser
+	b = binary.AppendVarint(b, 1900000000)
+
+	want := sessionData{Claims: json.RawMessage(claims), Policy: "B2C_1_susi", AccountID: "acc", APIPolicy: "B2C_1_api", IDToken: token, IDTokenExpires: 1900000000,
+		Profile: &Claims{Subject: "sub1", ObjectID: "o1", Name: "Alice", GivenName: "Al", FamilyName: "Ice", Username: "alice@x", TenantID: "tid1",
+			IdentityProvider: "idp1", Policy: "B2C_1_susi", Emails: []string{"a@x", "b@x"}, NewUser: true}}
+	for _, tt := range []struct {
+		name string
+		b    []byte
+	}{{"v1", b}, {"v1 written again", want.marshal()}} {
+		got, err := decodeSessionData(tt.b)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: decoded %+v (profile %+v), %v; want %+v (profile %+v)", tt.name, got, got.Profile, err, want, want.Profile)
+		}
+	}
+	if again := want.marshal(); again[0] != payloadV2 || bytes.Contains(again, []byte(token)) {
+		t.Errorf("written again: version %d, token whole %v; want v2 with the token cut", again[0], bytes.Contains(again, []byte(token)))
 	}
 }

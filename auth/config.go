@@ -266,6 +266,7 @@ func IsLoopback(host string) bool { return host == "localhost" || host == "127.0
 // TablePolicy is an azcore pipeline policy for the client in Config.Table
 // (aztables.ClientOptions.PerCallPolicies): with it a session's point read
 // is decoded once, from the response, instead of by the SDK into a map,
-// back to JSON, and then by the session. It changes no other request, and
-// without it everything works the same, at the SDK's cost.
+// back to JSON, and then by the session, and asks for only the properties
+// a page needs ($select). It changes no other request, and without it
+// everything works the same, at the SDK's cost.
 func TablePolicy() policy.Policy { return session.ReadPolicy{} }

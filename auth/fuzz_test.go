@@ -263,6 +263,7 @@ func FuzzSessionPayload(f *testing.F) {
 	d.IDToken = "h." + base64.RawURLEncoding.EncodeToString(d.Claims) + ".s" // stored without its payload
 	f.Add(d.marshal())
 	f.Add([]byte(`{"claims":{"oid":"o1"},"policy":"p"}`))
+	f.Add([]byte(`{"profile":{}}`)) // no claims at all
 	f.Add([]byte{payloadV1})
 	f.Add([]byte{payloadV2})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -34,6 +34,10 @@ func (d *sessionData) marshal() []byte {
 		p = &Claims{}
 	}
 	token, cut := cutTokenPayload(d.IDToken, d.Claims)
+	cutFlag := uint64(0)
+	if cut {
+		cutFlag = 1
+	}
 	b := []byte{payloadV2}
 	for _, s := range []string{string(d.Claims), d.Policy, d.AccountID, d.APIPolicy, token,
 		p.Subject, p.ObjectID, p.Name, p.GivenName, p.FamilyName, p.Username, p.TenantID, p.IdentityProvider, p.Policy} {
@@ -50,19 +54,19 @@ func (d *sessionData) marshal() []byte {
 		newUser = 1
 	}
 	b = binary.AppendUvarint(b, newUser)
-	b = binary.AppendUvarint(b, cut)
+	b = binary.AppendUvarint(b, cutFlag)
 	return binary.AppendVarint(b, d.IDTokenExpires)
 }
 
-// cutTokenPayload returns token without its payload segment and 1 if that
-// segment is claims base64url-encoded, else token and 0.
-func cutTokenPayload(token string, claims []byte) (string, uint64) {
+// cutTokenPayload returns token without its payload segment and true if
+// that segment is claims base64url-encoded, else token and false.
+func cutTokenPayload(token string, claims []byte) (string, bool) {
 	header, rest, _ := strings.Cut(token, ".")
 	payload, signature, ok := strings.Cut(rest, ".")
 	if !ok || strings.Contains(signature, ".") || payload != base64.RawURLEncoding.EncodeToString(claims) {
-		return token, 0
+		return token, false
 	}
-	return header + ".." + signature, 1
+	return header + ".." + signature, true
 }
 
 // restoreTokenPayload undoes cutTokenPayload.
@@ -83,7 +87,10 @@ func unmarshalPayload(b []byte) (sessionData, error) {
 	}
 	version := b[0]
 	r := payloadReader{b: b[1:]}
-	claims := bytes.Clone(r.bytes()) // b may be a buffer the store reuses
+	var claims []byte
+	if c := r.bytes(); len(c) > 0 {
+		claims = bytes.Clone(c) // b may be a buffer the store reuses
+	}
 	p := &Claims{}
 	for _, s := range []*string{&d.Policy, &d.AccountID, &d.APIPolicy, &d.IDToken,
 		&p.Subject, &p.ObjectID, &p.Name, &p.GivenName, &p.FamilyName, &p.Username, &p.TenantID, &p.IdentityProvider, &p.Policy} {

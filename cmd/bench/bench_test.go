@@ -29,7 +29,7 @@ func TestQuickRun(t *testing.T) {
 	for _, want := range []string{
 		"| what | measured | budget | |",
 		"point read p50",
-		"`cmd/bench/readserver`): the floor of any server's page (c=1, ",
+		"`cmd/bench/readserver`): what any server's page pays for the read (c=1, ",
 		"signed-in `GET /` p50 ÷ that server's p50",
 		"Table Storage calls: GET / signed in | 1 (GET 1) |",
 		"cold start",

@@ -91,23 +91,24 @@ func barePointRead(ctx context.Context, s *parts, warm, d time.Duration) (latenc
 }
 
 // serverRead measures the bare point read through an HTTP server of its
-// own (cmd/bench/readserver), so a page can be held to the same read made
-// by a Go server that does nothing else. barePointRead made the row.
+// own (cmd/bench/readserver), so a page can be set against the same read
+// made by a Go server that does nothing else. barePointRead made the row.
 func serverRead(ctx context.Context, s *parts, warm, d time.Duration) (latency, error) {
 	port, err := freePort()
 	if err != nil {
 		return latency{}, err
 	}
-	p, err := start("the read server", filepath.Join(s.dir, "readserver.log"), nil, filepath.Join(s.dir, "readserver"),
-		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-connection", tableConnection(s.tableEndpoint()),
-		"-table", floorTable, "-partition", floorPartition, "-row", floorRow)
+	env := append(os.Environ(), "READSERVER_TABLE_CONNECTION_STRING="+tableConnection(s.tableEndpoint()))
+	p, err := start("the read server", filepath.Join(s.dir, "readserver.log"), env, filepath.Join(s.dir, "readserver"),
+		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-table", floorTable, "-partition", floorPartition, "-row", floorRow)
 	if err != nil {
 		return latency{}, err
 	}
 	defer p.stop()
 	u := fmt.Sprintf("http://127.0.0.1:%d/read", port)
+	probe := &http.Client{Timeout: 5 * time.Second}
 	err = waitFor(ctx, p, func() bool {
-		resp, err := http.Get(u)
+		resp, err := probe.Get(u)
 		if err != nil {
 			return false
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -26,8 +27,9 @@ var pointRead = &aztables.GetEntityOptions{Format: to.Ptr(aztables.MetadataForma
 // decodes a read entity into a map and encodes it to JSON again; with this
 // policy a point read made by a Store keeps the response's own JSON and
 // hands the SDK an empty body instead, so each row is decoded once, into
-// the Store's own struct. It touches no other request. Without it a Store
-// works the same, at the SDK's cost.
+// the Store's own struct, and a session's read asks for just the
+// properties a page needs ($select). It touches no other request. Without
+// it a Store works the same, at the SDK's cost.
 type ReadPolicy struct{}
 
 // rawRow is what a point read asks of ReadPolicy, and where ReadPolicy
@@ -52,10 +54,11 @@ func (ReadPolicy) Do(req *policy.Request) (*http.Response, error) {
 	if row == nil {
 		return req.Next()
 	}
-	if row.selected != "" {
+	if u := req.Raw().URL; row.selected != "" && !strings.Contains(u.RawQuery, "$select=") {
 		// "Query Entities": $select on a single entity's URI returns just
-		// those properties; the ETag still comes in the response header.
-		req.Raw().URL.RawQuery += "&$select=" + row.selected
+		// those properties; the ETag still comes in the response header
+		// (MS-ODATA §2.2.5.4, a request for a single entity).
+		u.RawQuery += "&$select=" + row.selected
 	}
 	runtime.SkipBodyDownload(req) // error responses are still read by the SDK
 	resp, err := req.Next()
@@ -94,11 +97,17 @@ const maxRow = 2 << 20
 func (s *Store) read(ctx context.Context, partition, row, selected string) ([]byte, azcore.ETag, error) {
 	raw := &rawRow{selected: selected}
 	resp, err := s.table.GetEntity(context.WithValue(ctx, rawRowKey{}, raw), partition, row, pointRead)
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, "", err
-	case raw.read:
-		return raw.body, raw.etag, nil
 	}
-	return resp.Value, resp.ETag, nil
+	body, etag := resp.Value, resp.ETag
+	if raw.read {
+		body, etag = raw.body, raw.etag
+	}
+	if etag == "" {
+		// Every write after a read is guarded by its ETag (If-Match): one
+		// made without it would overwrite whatever another request wrote.
+		return nil, "", fmt.Errorf("session: the point read of row %q came without an ETag", row)
+	}
+	return body, etag, nil
 }

@@ -617,6 +617,28 @@ func TestLoadReadsWhatAPageNeeds(t *testing.T) {
 	}
 }
 
+// A point read that comes back without an ETag (Table Storage always
+// sends one) is an error, not a row whose next write would go unguarded.
+func TestReadWithoutETagFails(t *testing.T) {
+	_, table := testenv.SharedAzurite(t).NewTable(t, session.ReadPolicy{}, dropETag{})
+	store := session.NewStore(table, storeOptions(testenv.NewClock(time.Now().Truncate(time.Second))))
+	sess := newSession(t, store)
+	if _, err := store.Load(ctx(t), sess.ID); !errors.Is(err, session.ErrUnavailable) || !strings.Contains(err.Error(), "ETag") {
+		t.Fatalf("Load of a row read without an ETag: %v, want ErrUnavailable naming the ETag", err)
+	}
+}
+
+// dropETag is a pipeline policy that removes the ETag from every response.
+type dropETag struct{}
+
+func (dropETag) Do(req *policy.Request) (*http.Response, error) {
+	resp, err := req.Next()
+	if err == nil {
+		resp.Header.Del("ETag")
+	}
+	return resp, err
+}
+
 // readRecorder is a pipeline policy that keeps, while recording, the query
 // and the body of each successful GET as Table Storage sent it.
 type readRecorder struct {

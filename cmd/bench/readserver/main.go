@@ -1,11 +1,15 @@
-// Command readserver is scripts/bench's floor for a signed-in page: an
-// HTTP server in a process of its own that answers each GET /read with one
-// Table Storage point read of a row, through the aztables client alone,
-// and "ok". A page held to it is held to what any Go server pays for the
-// same read on the same machine (the hop, the server and the client
-// pipeline), so what remains is the page's own work.
+// Command readserver is a floor scripts/bench sets a signed-in page
+// against: an HTTP server in a process of its own that answers each
+// GET /read with the bench's bare point read (aztables GetEntity with the
+// SDK's defaults) and "ok". Any Go server that reads a row on a page pays
+// as much on the same machine (the hop, the server, the SDK's pipeline),
+// so the page's ratio to it is what its own work adds.
 //
-//	readserver -addr 127.0.0.1:8081 -connection <connection string> -table t -partition p -row r
+// The connection string comes from the environment
+// (READSERVER_TABLE_CONNECTION_STRING), not the command line, which other
+// processes can read.
+//
+//	readserver -addr 127.0.0.1:8081 -table t -partition p -row r
 package main
 
 import (
@@ -29,37 +33,38 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Stderr); err != nil {
+	if err := run(ctx, os.Args, os.Getenv, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "readserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("readserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:0", "address to listen on")
-	conn := fs.String("connection", "", "Table Storage connection string")
+	addr := fs.String("addr", "", "address to listen on")
 	table := fs.String("table", "", "table of the row")
 	partition := fs.String("partition", "", "partition key of the row")
 	rowKey := fs.String("row", "", "row key of the row")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if *conn == "" || *table == "" || *partition == "" || *rowKey == "" {
-		return errors.New("-connection, -table, -partition and -row are all needed")
+	conn := getenv("READSERVER_TABLE_CONNECTION_STRING")
+	if *addr == "" || *table == "" || *partition == "" || *rowKey == "" || conn == "" {
+		return errors.New("-addr, -table, -partition, -row and READSERVER_TABLE_CONNECTION_STRING are all needed")
 	}
 	// As the bench's bare read: the SDK's defaults, no retries.
-	svc, err := aztables.NewServiceClientFromConnectionString(*conn, &aztables.ClientOptions{
+	svc, err := aztables.NewServiceClientFromConnectionString(conn, &aztables.ClientOptions{
 		ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}},
 	})
 	if err != nil {
-		return errors.New("-connection is not a Table Storage connection string")
+		return errors.New("READSERVER_TABLE_CONNECTION_STRING is not a Table Storage connection string")
 	}
 	client := svc.NewClient(*table)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := client.GetEntity(r.Context(), *partition, *rowKey, nil); err != nil {
+			fmt.Fprintln(stderr, "readserver: read:", err) // Azurite's errors quote no key
 			http.Error(w, "read failed", http.StatusBadGateway)
 			return
 		}
