@@ -29,9 +29,10 @@ type Claims struct {
 	NewUser bool
 	// Policy is the user flow that issued the token (tfp or acr).
 	Policy string
-	// Raw holds every claim as the ID token's JSON, for display and for
-	// extension attributes (extension_...): json.Unmarshal it into the
-	// struct or map you need. The fields above are decoded from it once,
+	// Raw holds every claim as the ID token's JSON, as issued, for
+	// display and for extension attributes (extension_...): json.Unmarshal
+	// it into the struct or map you need. It is the token's text: escape
+	// it as any untrusted JSON before putting it in a page. The fields above are decoded from it once,
 	// at sign-in, so a page view does not decode every claim again.
 	Raw json.RawMessage `json:"-"`
 }
