@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -103,22 +102,6 @@ func (d *sessionData) withClaims(raw json.RawMessage) error {
 	profile := claimsFrom(raw)
 	d.Claims, d.Profile = raw, &profile
 	return nil
-}
-
-// tokenClaims returns a verified ID token's claims as the token carries
-// them: its payload segment, base64url-decoded (RFC 7519 §7.2). Kept as
-// issued, they are what the session's copy of the token is cut against.
-func tokenClaims(token string) (json.RawMessage, error) {
-	_, rest, _ := strings.Cut(token, ".")
-	payload, _, ok := strings.Cut(rest, ".")
-	if !ok {
-		return nil, errors.New("auth: the ID token is not a compact JWT")
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return nil, errors.New("auth: the ID token's payload is not base64url")
-	}
-	return raw, nil
 }
 
 // withIDToken sets the ID token sent as id_token_hint, with its claims'

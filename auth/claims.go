@@ -31,9 +31,10 @@ type Claims struct {
 	Policy string
 	// Raw holds every claim as the ID token's JSON, as issued, for
 	// display and for extension attributes (extension_...): json.Unmarshal
-	// it into the struct or map you need. It is the token's text: escape
-	// it as any untrusted JSON before putting it in a page. The fields above are decoded from it once,
-	// at sign-in, so a page view does not decode every claim again.
+	// it into the struct or map you need. It is the token's text: escape it
+	// as any untrusted JSON before putting it in a page. The fields above
+	// are decoded from it once, at sign-in, so a page view does not decode
+	// every claim again.
 	Raw json.RawMessage `json:"-"`
 }
 

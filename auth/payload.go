@@ -34,10 +34,6 @@ func (d *sessionData) marshal() []byte {
 		p = &Claims{}
 	}
 	token, cut := cutTokenPayload(d.IDToken, d.Claims)
-	cutFlag := uint64(0)
-	if cut {
-		cutFlag = 1
-	}
 	b := []byte{payloadV2}
 	for _, s := range []string{string(d.Claims), d.Policy, d.AccountID, d.APIPolicy, token,
 		p.Subject, p.ObjectID, p.Name, p.GivenName, p.FamilyName, p.Username, p.TenantID, p.IdentityProvider, p.Policy} {
@@ -49,21 +45,31 @@ func (d *sessionData) marshal() []byte {
 		b = binary.AppendUvarint(b, uint64(len(e)))
 		b = append(b, e...)
 	}
-	newUser := uint64(0)
-	if p.NewUser {
-		newUser = 1
-	}
-	b = binary.AppendUvarint(b, newUser)
-	b = binary.AppendUvarint(b, cutFlag)
+	b = appendFlag(b, p.NewUser)
+	b = appendFlag(b, cut)
 	return binary.AppendVarint(b, d.IDTokenExpires)
+}
+
+// appendFlag writes a flag as a uvarint, 0 or 1.
+func appendFlag(b []byte, on bool) []byte {
+	if on {
+		return binary.AppendUvarint(b, 1)
+	}
+	return binary.AppendUvarint(b, 0)
+}
+
+// jwtSegments splits a compact JWS into its three segments (RFC 7515 §7.1).
+func jwtSegments(token string) (header, payload, signature string, ok bool) {
+	header, rest, _ := strings.Cut(token, ".")
+	payload, signature, ok = strings.Cut(rest, ".")
+	return header, payload, signature, ok && !strings.Contains(signature, ".")
 }
 
 // cutTokenPayload returns token without its payload segment and true if
 // that segment is claims base64url-encoded, else token and false.
 func cutTokenPayload(token string, claims []byte) (string, bool) {
-	header, rest, _ := strings.Cut(token, ".")
-	payload, signature, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(signature, ".") || payload != base64.RawURLEncoding.EncodeToString(claims) {
+	header, payload, signature, ok := jwtSegments(token)
+	if !ok || payload != base64.RawURLEncoding.EncodeToString(claims) {
 		return token, false
 	}
 	return header + ".." + signature, true
@@ -71,9 +77,8 @@ func cutTokenPayload(token string, claims []byte) (string, bool) {
 
 // restoreTokenPayload undoes cutTokenPayload.
 func restoreTokenPayload(token string, claims []byte) (string, bool) {
-	header, rest, _ := strings.Cut(token, ".")
-	payload, signature, ok := strings.Cut(rest, ".")
-	if !ok || payload != "" || strings.Contains(signature, ".") {
+	header, payload, signature, ok := jwtSegments(token)
+	if !ok || payload != "" {
 		return "", false
 	}
 	return header + "." + base64.RawURLEncoding.EncodeToString(claims) + "." + signature, true
@@ -104,22 +109,10 @@ func unmarshalPayload(b []byte) (sessionData, error) {
 	} else if n > 0 {
 		r.err = errPayload
 	}
-	switch r.uvarint() {
-	case 0:
-	case 1:
-		p.NewUser = true
-	default:
-		r.err = errPayload
-	}
-	if version == payloadV2 {
-		switch r.uvarint() {
-		case 0:
-		case 1:
-			var ok bool
-			if d.IDToken, ok = restoreTokenPayload(d.IDToken, claims); !ok {
-				r.err = errPayload
-			}
-		default:
+	p.NewUser = r.flag()
+	if version == payloadV2 && r.flag() {
+		var ok bool
+		if d.IDToken, ok = restoreTokenPayload(d.IDToken, claims); !ok {
 			r.err = errPayload
 		}
 	}
@@ -145,6 +138,15 @@ func (r *payloadReader) uvarint() uint64 {
 	}
 	r.b = r.b[n:]
 	return v
+}
+
+// flag reads what appendFlag wrote; any other value is malformed.
+func (r *payloadReader) flag() bool {
+	v := r.uvarint()
+	if v > 1 {
+		r.err = errPayload
+	}
+	return v == 1
 }
 
 func (r *payloadReader) bytes() []byte {

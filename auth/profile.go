@@ -44,11 +44,7 @@ func (s *Service) completeProfileEdit(w http.ResponseWriter, r *http.Request, p 
 	// The same user, by a stable ID: with neither oid nor a real sub, no
 	// one can be shown to be the same, so the edit is refused.
 	data := user.data
-	claims, err := tokenClaims(res.IDToken)
-	if err != nil {
-		return err
-	}
-	if err := data.withClaims(claims); err != nil {
+	if err := data.withClaims(res.RawClaims); err != nil {
 		return err
 	}
 	id := data.Profile.UserID()

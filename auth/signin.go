@@ -200,11 +200,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 	}
 	sd := sessionData{Policy: p.Policy, AccountID: res.AccountID, APIPolicy: p.Policy}
 	sd.withIDToken(res.IDToken, res.Claims)
-	claims, err := tokenClaims(res.IDToken)
-	if err != nil {
-		return err
-	}
-	if err := sd.withClaims(claims); err != nil {
+	if err := sd.withClaims(res.RawClaims); err != nil {
 		return err
 	}
 	sess, err := s.store.Create(r.Context(), sd.marshal(), tc.Bytes())

@@ -68,19 +68,22 @@ func ruleConditionalAccess(_ *Set, t *template, report reporter) {
 // condition is an if or ternary condition's text without its parentheses
 // and spaces, so that the same test written twice compares equal.
 func condition(n *Node) string {
+	return strings.Join(strings.Fields(unparen(n).Text), "")
+}
+
+// unparen is n inside any parentheses around it.
+func unparen(n *Node) *Node {
 	for n.Type == "parenthesized_expression" && len(n.Children) == 1 {
 		n = n.Children[0]
 	}
-	return strings.Join(strings.Fields(n.Text), "")
+	return n
 }
 
 // negated is the condition that holds in a ternary's else branch: !c for
 // c, c for !c; a compound condition is negated whole, so that !a && b
 // never passes for a guard of a && b.
 func negated(n *Node) string {
-	for n.Type == "parenthesized_expression" && len(n.Children) == 1 {
-		n = n.Children[0]
-	}
+	n = unparen(n)
 	switch n.Type {
 	case "unary_expression":
 		if strings.HasPrefix(n.Text, "!") && len(n.Children) == 1 {

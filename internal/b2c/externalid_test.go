@@ -90,7 +90,7 @@ func TestExternalIDIssuerOnAnotherHost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			claims, err := c.Verify(context.Background(), ExternalIDFlow, token(tt.iss, tt.tid), "n-1")
+			claims, _, err := c.Verify(context.Background(), ExternalIDFlow, token(tt.iss, tt.tid), "n-1")
 			if tt.ok {
 				if err != nil || claims["tid"] != tenantID {
 					t.Fatalf("Verify: %v, %v", claims, err)
@@ -110,7 +110,7 @@ func TestExternalIDIssuerOnAnotherHost(t *testing.T) {
 func TestExternalIDIssuerHostPinned(t *testing.T) {
 	evil := "https://evil.example/" + externalTenantID + "/v2.0"
 	c, _, token := externalIDTenant(t, evil)
-	_, err := c.Verify(t.Context(), ExternalIDFlow, token(evil, externalTenantID), "n-1")
+	_, _, err := c.Verify(t.Context(), ExternalIDFlow, token(evil, externalTenantID), "n-1")
 	if me, ok := errors.AsType[*MisconfiguredError](err); !ok || me.Setting != "TenantHost" {
 		t.Fatalf("Verify of a token issued by %s: %v, want a MisconfiguredError naming TenantHost", evil, err)
 	}

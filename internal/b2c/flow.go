@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -102,8 +103,11 @@ func distinct(list []string) []string {
 
 // Result is a completed sign-in.
 type Result struct {
-	// Claims are the verified ID token's claims, as decoded from JSON.
-	Claims map[string]any
+	// Claims are the verified ID token's claims, as decoded from JSON, and
+	// RawClaims the same claims as the token carries them: its payload, as
+	// issued and verified (RFC 7519 §7.2).
+	Claims    map[string]any
+	RawClaims json.RawMessage
 	// IDToken is the raw, verified ID token (for id_token_hint at logout).
 	IDToken string
 	// AccountID is MSAL's home account ID, {oid}-{policy}.{tenant}: each
@@ -135,28 +139,28 @@ func (c *Client) Redeem(ctx context.Context, f Flow, code, redirectURI string, r
 		}
 		return nil, err
 	}
-	claims, err := c.Verify(ctx, f.Policy, res.IDToken.RawToken, f.Nonce)
+	claims, raw, err := c.Verify(ctx, f.Policy, res.IDToken.RawToken, f.Nonce)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Claims: claims, IDToken: res.IDToken.RawToken, AccountID: res.Account.HomeAccountID}, nil
+	return &Result{Claims: claims, RawClaims: raw, IDToken: res.IDToken.RawToken, AccountID: res.Account.HomeAccountID}, nil
 }
 
 // Verify validates an ID token as OpenID Connect Core 1.0 §3.1.3.7 asks:
 // signature against the user flow's keys, iss as its discovery document
 // gives it, aud, exp and nbf, and the nonce of this sign-in. It returns the
-// token's claims.
-func (c *Client) Verify(ctx context.Context, policyName, rawIDToken, nonce string) (map[string]any, error) {
+// token's claims, decoded and as the token carries them.
+func (c *Client) Verify(ctx context.Context, policyName, rawIDToken, nonce string) (map[string]any, json.RawMessage, error) {
 	if rawIDToken == "" {
-		return nil, rejected("no ID token in the response")
+		return nil, nil, rejected("no ID token in the response")
 	}
 	p, err := c.policy(policyName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v, err := c.verifier(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var fetchErr error
 	tok, err := v.Verify(context.WithValue(ctx, fetchErrKey{}, &fetchErr), rawIDToken)
@@ -172,27 +176,31 @@ func (c *Client) Verify(ctx context.Context, policyName, rawIDToken, nonce strin
 	}
 	switch {
 	case fetchErr != nil:
-		return nil, fmt.Errorf("b2c: key set of %q: %w: %v", policyName, ErrUnreachable, transportCause(fetchErr))
+		return nil, nil, fmt.Errorf("b2c: key set of %q: %w: %v", policyName, ErrUnreachable, transportCause(fetchErr))
 	case err != nil:
-		return nil, rejected("the ID token is not valid: %v", err)
+		return nil, nil, rejected("the ID token is not valid: %v", err)
 	case tok.Nonce != nonce:
-		return nil, rejected("the ID token's nonce does not match this sign-in")
+		return nil, nil, rejected("the ID token's nonce does not match this sign-in")
 	}
+	var raw json.RawMessage
 	var claims map[string]any
-	if err := tok.Claims(&claims); err != nil {
-		return nil, rejected("decoding claims: %v", err)
+	if err := tok.Claims(&raw); err != nil {
+		return nil, nil, rejected("decoding claims: %v", err)
+	}
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		return nil, nil, rejected("decoding claims: %v", err)
 	}
 	if c.tenant.ExternalID {
 		// No user flow in the token: the tenant is what it must name.
 		if tid, _ := claims["tid"].(string); !strings.EqualFold(tid, c.tenant.ID) {
-			return nil, rejected("the ID token is for tenant %q, expected %q", tid, c.tenant.ID)
+			return nil, nil, rejected("the ID token is for tenant %q, expected %q", tid, c.tenant.ID)
 		}
-		return claims, nil
+		return claims, raw, nil
 	}
 	if err := c.checkPolicy(claims, policyName); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return claims, nil
+	return claims, raw, nil
 }
 
 // checkPolicy checks that the token names the user flow it was asked of.

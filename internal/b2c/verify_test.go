@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -159,7 +160,7 @@ func TestVerify(t *testing.T) {
 			if tt.policyClaim != "" {
 				client = p.clientClaiming(t, func() time.Time { return now }, tt.policyClaim)
 			}
-			got, err := client.Verify(context.Background(), "b2c_1_susi", raw, "n-1")
+			got, gotRaw, err := client.Verify(context.Background(), "b2c_1_susi", raw, "n-1")
 			if tt.wantMisconfigured {
 				if me, ok := errors.AsType[*MisconfiguredError](err); !ok || me.Setting != "PolicyClaim" {
 					t.Fatalf("err = %v, want a MisconfiguredError naming PolicyClaim", err)
@@ -172,6 +173,11 @@ func TestVerify(t *testing.T) {
 				}
 				if got["name"] != "Alice" || got["oid"] != "oid-1" || got["newUser"] != true {
 					t.Fatalf("claims = %+v", got)
+				}
+				// The raw claims are the token's payload as issued, byte
+				// for byte: the session stores the token cut against them.
+				if segments := strings.Split(raw, "."); len(segments) != 3 || base64.RawURLEncoding.EncodeToString(gotRaw) != segments[1] {
+					t.Fatalf("raw claims %s are not the token's payload segment", gotRaw)
 				}
 				return
 			}
@@ -199,15 +205,15 @@ func TestVerifyFollowsIssuerChange(t *testing.T) {
 		return map[string]any{"iss": p.issuer, "aud": "client-1", "sub": "oid-1", "oid": "oid-1", "exp": time.Now().Add(time.Hour).Unix(),
 			"iat": time.Now().Unix(), "nonce": nonce, "tfp": "B2C_1_susi"}
 	}
-	if _, err := c.Verify(context.Background(), "B2C_1_susi", sign(t, p.key, claims("n-1")), "n-1"); err != nil {
+	if _, _, err := c.Verify(context.Background(), "B2C_1_susi", sign(t, p.key, claims("n-1")), "n-1"); err != nil {
 		t.Fatal(err)
 	}
 	p.issuer = p.srv.URL + "/tfp/4a5e2c3d-0000-4000-8000-000000000001/b2c_1_susi/v2.0/"
-	if _, err := c.Verify(context.Background(), "B2C_1_susi", sign(t, p.key, claims("n-2")), "n-2"); err != nil {
+	if _, _, err := c.Verify(context.Background(), "B2C_1_susi", sign(t, p.key, claims("n-2")), "n-2"); err != nil {
 		t.Fatalf("a token of the new issuer form: %v", err)
 	}
 	p.issuer = p.srv.URL + "/another/v2.0/"
-	if _, err := c.Verify(context.Background(), "B2C_1_susi", sign(t, p.key, claims("n-3")), "n-3"); err == nil {
+	if _, _, err := c.Verify(context.Background(), "B2C_1_susi", sign(t, p.key, claims("n-3")), "n-3"); err == nil {
 		t.Fatal("a second switch within a minute verified: discovery refetched without a limit")
 	}
 	if p.hits["discovery"] != 2 {
