@@ -42,6 +42,16 @@ func TestQuickRun(t *testing.T) {
 			t.Errorf("the table has no %q", want)
 		}
 	}
+	// The time budgets sit on the Go benchmarks' ratios, each with its mark.
+	for _, want := range []struct{ row, budget string }{
+		{"`BenchmarkSignedInHome` ÷ `BenchmarkBareRead`, ns/op: the page against the bare read of its row, both in process", "≤ 1.5×"},
+		{"`BenchmarkGraphcallFromCache` ÷ `BenchmarkBareRead`, ns/op: the page against the bare read of its row, both in process", "≤ 2.0×"},
+	} {
+		re := regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(want.row) + ` \| [\d.]+× \| ` + want.budget + ` \| [✓✗] \|$`)
+		if !re.MatchString(table) {
+			t.Errorf("no row %q with a ratio, %s and a mark", want.row, want.budget)
+		}
+	}
 	// One table: its rows follow each other.
 	if n := len(regexp.MustCompile(`(?m)^\|---`).FindAllString(table, -1)); n != 1 {
 		t.Errorf("%d tables, want 1", n)
