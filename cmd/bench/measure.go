@@ -90,17 +90,39 @@ func barePointRead(ctx context.Context, s *parts, warm, d time.Duration) (latenc
 	})
 }
 
-// serverRead measures the bare point read through an HTTP server of its
-// own (cmd/bench/readserver), so a page can be set against the same read
-// made by a Go server that does nothing else. barePointRead made the row.
+// serverRead measures the page's own read made by an HTTP server of its
+// own (cmd/bench/readserver): the SDK's leanest GetEntity of a session row
+// of the signed-in user, the row a page reads, so a page can be set against
+// the same read made by a Go server that does nothing else. It signs the
+// user in to have one; the bench signs in no one else, so every session
+// row is alike.
 func serverRead(ctx context.Context, s *parts, warm, d time.Duration) (latency, error) {
+	if err := signIn(ctx, newClient(), s.base); err != nil {
+		return latency{}, fmt.Errorf("signing in: %w", err)
+	}
+	svc, err := aztables.NewServiceClientFromConnectionString(tableConnection(s.tableEndpoint()), nil)
+	if err != nil {
+		return latency{}, err
+	}
+	filter, one := "RowKey eq 'session'", int32(1)
+	page, err := svc.NewClient(sessionTable).NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &one}).NextPage(ctx)
+	if err != nil {
+		return latency{}, fmt.Errorf("finding a session row: %w", err)
+	}
+	if len(page.Entities) == 0 {
+		return latency{}, errors.New("no session row after a sign-in")
+	}
+	var row aztables.Entity
+	if err := json.Unmarshal(page.Entities[0], &row); err != nil {
+		return latency{}, err
+	}
 	port, err := freePort()
 	if err != nil {
 		return latency{}, err
 	}
 	env := append(os.Environ(), "READSERVER_TABLE_CONNECTION_STRING="+tableConnection(s.tableEndpoint()))
 	p, err := start("the read server", filepath.Join(s.dir, "readserver.log"), env, filepath.Join(s.dir, "readserver"),
-		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-table", floorTable, "-partition", floorPartition, "-row", floorRow)
+		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-table", sessionTable, "-partition", row.PartitionKey, "-row", row.RowKey)
 	if err != nil {
 		return latency{}, err
 	}

@@ -155,6 +155,9 @@ func (s *parts) tableEndpoint() string {
 	return fmt.Sprintf("http://127.0.0.1:%d/devstoreaccount1", s.ports.azurite)
 }
 
+// sessionTable is the handler's table.
+const sessionTable = "sessions"
+
 func tableConnection(endpoint string) string {
 	return "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + azuriteKey + ";TableEndpoint=" + endpoint + ";"
 }
@@ -245,7 +248,7 @@ func (s *parts) handlerEnv(port int, tableEndpoint string) []string {
 		"API_ENDPOINT="+s.apiURL(),
 		"API_SCOPES="+apiScope,
 		"SESSION_TABLE_CONNECTION_STRING="+tableConnection(tableEndpoint),
-		"SESSION_TABLE_NAME=sessions",
+		"SESSION_TABLE_NAME="+sessionTable,
 		"SESSION_IDLE_TIMEOUT=1h",
 		"SESSION_ABSOLUTE_TIMEOUT=12h",
 		"LOG_LEVEL=info",

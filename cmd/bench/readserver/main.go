@@ -1,9 +1,11 @@
 // Command readserver is a floor scripts/bench sets a signed-in page
 // against: an HTTP server in a process of its own that answers each
-// GET /read with the bench's bare point read (aztables GetEntity with the
-// SDK's defaults) and "ok". Any Go server that reads a row on a page pays
-// as much on the same machine (the hop, the server, the SDK's pipeline),
-// so the page's ratio to it is what its own work adds.
+// GET /read with a point read of the row it is given, in the SDK's leanest
+// form (aztables GetEntity with no OData metadata, as BenchmarkBareRead
+// reads), and "ok". Pointed at the page's own session row, it is what any
+// Go server that reads that row on a page pays on the same machine (the
+// hop, the server, the SDK's pipeline), so the page's ratio to it is what
+// its own work adds.
 //
 // The connection string comes from the environment
 // (READSERVER_TABLE_CONNECTION_STRING), not the command line, which other
@@ -27,6 +29,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 )
 
@@ -53,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if *addr == "" || *table == "" || *partition == "" || *rowKey == "" || conn == "" {
 		return errors.New("-addr, -table, -partition, -row and READSERVER_TABLE_CONNECTION_STRING are all needed")
 	}
-	// As the bench's bare read: the SDK's defaults, no retries.
+	// As BenchmarkBareRead: no retries, no metadata.
 	svc, err := aztables.NewServiceClientFromConnectionString(conn, &aztables.ClientOptions{
 		ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}},
 	})
@@ -61,9 +64,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return errors.New("READSERVER_TABLE_CONNECTION_STRING is not a Table Storage connection string")
 	}
 	client := svc.NewClient(*table)
+	lean := &aztables.GetEntityOptions{Format: to.Ptr(aztables.MetadataFormatNone)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := client.GetEntity(r.Context(), *partition, *rowKey, nil); err != nil {
+		if _, err := client.GetEntity(r.Context(), *partition, *rowKey, lean); err != nil {
 			fmt.Fprintln(stderr, "readserver: read:", err) // Azurite's errors quote no key
 			http.Error(w, "read failed", http.StatusBadGateway)
 			return
