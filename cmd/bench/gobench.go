@@ -20,53 +20,61 @@ type goBench struct {
 
 var benchLine = regexp.MustCompile(`^(Benchmark\w+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
 
-// goBenchArgs is the go test command that runs the cmd/handler benchmarks
-// named.
-func goBenchArgs(names []string, count int, benchtime string) []string {
-	args := []string{"go", "test", "-run", "^$", "-bench", "^(" + strings.Join(names, "|") + ")$", "-count", strconv.Itoa(count), "-benchmem"}
+// goBenchArgs is the go test command that runs one cmd/handler benchmark
+// once.
+func goBenchArgs(name, benchtime string) []string {
+	args := []string{"go", "test", "-run", "^$", "-bench", "^" + name + "$", "-count", "1", "-benchmem"}
 	if benchtime != "" {
 		args = append(args, "-benchtime", benchtime)
 	}
 	return append(args, "./cmd/handler")
 }
 
-// goBenchmarks runs the benchmarks named as goBenchArgs does, with the test
-// binary built at the start, and returns the median of each figure over the
-// runs.
+// goBenchmarks runs each benchmark named count times, as goBenchArgs does,
+// with the test binary built at the start, and returns the median of each
+// figure over the runs. Each run is a process of its own, with an Azurite
+// of its own, and the runs go round the names: every benchmark meets the
+// same fresh Azurite, and the machine's drift over the minutes of the runs
+// falls on all of them alike.
 func goBenchmarks(ctx context.Context, root, dir string, names []string, count int, benchtime string) ([]goBench, error) {
-	var args []string
-	for _, a := range goBenchArgs(names, count, benchtime)[2:] {
-		if strings.HasPrefix(a, "-") {
-			a = "-test." + a[1:]
-		}
-		if a != "./cmd/handler" {
-			args = append(args, a)
-		}
-	}
-	cmd := exec.CommandContext(ctx, filepath.Join(dir, "handler.test"), args...)
-	cmd.Dir = filepath.Join(root, "cmd", "handler") // as go test runs it
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return nil, fmt.Errorf("handler.test %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
 	runs := map[string][][3]float64{}
-	for line := range strings.Lines(string(out)) {
-		m := benchLine.FindStringSubmatch(strings.TrimSpace(line))
-		if m == nil {
-			continue
+	for range count {
+		for _, name := range names {
+			var args []string
+			for _, a := range goBenchArgs(name, benchtime)[2:] {
+				if strings.HasPrefix(a, "-") {
+					a = "-test." + a[1:]
+				}
+				if a != "./cmd/handler" {
+					args = append(args, a)
+				}
+			}
+			cmd := exec.CommandContext(ctx, filepath.Join(dir, "handler.test"), args...)
+			cmd.Dir = filepath.Join(root, "cmd", "handler") // as go test runs it
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				return nil, fmt.Errorf("handler.test %s: %w\n%s", strings.Join(args, " "), err, out)
+			}
+			found := false
+			for line := range strings.Lines(string(out)) {
+				m := benchLine.FindStringSubmatch(strings.TrimSpace(line))
+				if m == nil || m[1] != name {
+					continue
+				}
+				var v [3]float64
+				for i := range v {
+					v[i], _ = strconv.ParseFloat(m[i+2], 64)
+				}
+				runs[name], found = append(runs[name], v), true
+			}
+			if !found {
+				return nil, fmt.Errorf("go test printed no result for %s:\n%s", name, out)
+			}
 		}
-		var v [3]float64
-		for i := range v {
-			v[i], _ = strconv.ParseFloat(m[i+2], 64)
-		}
-		runs[m[1]] = append(runs[m[1]], v)
 	}
 	var res []goBench
 	for _, name := range names {
 		r := runs[name]
-		if len(r) == 0 {
-			return nil, fmt.Errorf("go test printed no result for %s:\n%s", name, out)
-		}
 		med := func(i int) float64 {
 			vs := make([]float64, len(r))
 			for j := range r {

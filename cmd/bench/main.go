@@ -415,16 +415,20 @@ func notes(o settings, r *results, took time.Duration) string {
 	if r.peakSinceStart {
 		peak = "not resettable here, so the peak since the handler started"
 	}
-	args := goBenchArgs(benchmarks, o.count, o.benchtime)
+	args := goBenchArgs(benchmarks[0], o.benchtime)
 	args[5] = "'" + args[5] + "'" // as a shell would take it
 	args[3] = "'^$'"
 	goCommand := strings.Join(args, " ")
+	rounds := fmt.Sprintf("%d rounds", o.count)
+	if o.count == 1 {
+		rounds = "1 round"
+	}
 	return fmt.Sprintf(`
 - c=1: one call at a time for %v after %v of calls not counted; p50 and p99 over every call. The handler runs with LOG_LEVEL=info, its log to a file.
 - Load: the load driver (internal/loadgen) signs in its users through the emulator, loads pages for %v of warm-up, then for %v measured; errors count the warm-up too. The run is 30 s by default (`+"`scripts/bench -duration 60s`"+` for 60). RSS is VmRSS and VmHWM of /proc/<pid>/status, in MB of 10^6 bytes; VmHWM is %s.
 - Table Storage calls are counted on the wire, as TestTableCallsPerRoute counts them: a proxy between a second handler and the same Azurite counts each HTTP request. Budgets are that test's.
 - Cold start: the handler binary started %d times, on a port of its own each, GET / polled every 0.5 ms.
-- Go benchmarks: `+"`%s`"+` (its test binary built at the start, with the handler). Each signs a user in through the program running in the test binary, with an emulator of its own and the test binary's Azurite, which all three share. `+"`BenchmarkBareRead`"+` then reads that user's session row with the SDK's leanest `+"`GetEntity`"+`; the page benchmarks call the handler the program builds with that user's cookie, logging to a file: no HTTP hop is counted in either. Each makes its calls for a second before it is measured, as a fresh Azurite answers its first calls more slowly. Their ratios carry the time budgets in process, as the bare server's row does over HTTP: there the page and its read are measured alike. The page over HTTP against the in-process read of a 1.5 KB row is shown without one. Budgets of the Go benchmarks are reported, not asserted.
+- Go benchmarks: `+"`%s`"+`, then the same for `+"`%s`"+`, in %s, each run a process of its own with an Azurite of its own (the test binary built at the start, with the handler); the figures are the medians over the rounds. Each signs a user in through the program running in its test binary, with an emulator of its own. `+"`BenchmarkBareRead`"+` then reads that user's session row with the SDK's leanest `+"`GetEntity`"+`; the page benchmarks call the handler the program builds with that user's cookie, logging to a file: no HTTP hop is counted in either. Each makes its calls for a second before it is measured, as a fresh Azurite answers its first calls more slowly. Their ratios carry the time budgets in process, as the bare server's row does over HTTP: there the page and its read are measured alike. The page over HTTP against the in-process read of a 1.5 KB row is shown without one. Budgets of the Go benchmarks are reported, not asserted.
 - Budgets are ratios and sizes; ✗ marks a budget missed, and nothing fails on a time. The run took %v.
-`, o.c1, o.c1Warmup, o.warmup, o.duration, peak, o.starts, goCommand, took.Round(time.Second))
+`, o.c1, o.c1Warmup, o.warmup, o.duration, peak, o.starts, goCommand, strings.Join(benchmarks[1:], "`, `"), rounds, took.Round(time.Second))
 }

@@ -73,9 +73,8 @@ func benchmarkPage(b *testing.B, path string) {
 
 // warm calls f for a second before a benchmark measures it. Azurite is
 // JavaScript compiled as it runs: a fresh one answers its first thousands
-// of calls more slowly, which would make whichever benchmark runs first
-// look dearer than the others, and a floor measured first too easy to
-// meet.
+// of calls more slowly, and a benchmark that met it cold would time
+// Azurite's warm-up as much as the call.
 func warm(f func()) {
 	for start := time.Now(); time.Since(start) < time.Second; {
 		f()
