@@ -90,39 +90,44 @@ func barePointRead(ctx context.Context, s *parts, warm, d time.Duration) (latenc
 	})
 }
 
-// serverRead measures the page's own read made by an HTTP server of its
-// own (cmd/bench/readserver): the SDK's leanest GetEntity of a session row
-// of the signed-in user, the row a page reads, so a page can be set against
-// the same read made by a Go server that does nothing else. It signs the
-// user in to have one; the bench signs in no one else, so every session
-// row is alike.
-func serverRead(ctx context.Context, s *parts, warm, d time.Duration) (latency, error) {
+// sessionRow signs the user in and returns the keys of a session row of
+// theirs, the row a page reads. The bench signs in no one else, so every
+// session row is alike.
+func sessionRow(ctx context.Context, s *parts) (partition, row string, err error) {
 	if err := signIn(ctx, newClient(), s.base); err != nil {
-		return latency{}, fmt.Errorf("signing in: %w", err)
+		return "", "", fmt.Errorf("signing in: %w", err)
 	}
 	svc, err := aztables.NewServiceClientFromConnectionString(tableConnection(s.tableEndpoint()), nil)
 	if err != nil {
-		return latency{}, err
+		return "", "", err
 	}
 	filter, one := "RowKey eq 'session'", int32(1)
 	page, err := svc.NewClient(sessionTable).NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &one}).NextPage(ctx)
 	if err != nil {
-		return latency{}, fmt.Errorf("finding a session row: %w", err)
+		return "", "", fmt.Errorf("finding a session row: %w", err)
 	}
 	if len(page.Entities) == 0 {
-		return latency{}, errors.New("no session row after a sign-in")
+		return "", "", errors.New("no session row after a sign-in")
 	}
-	var row aztables.Entity
-	if err := json.Unmarshal(page.Entities[0], &row); err != nil {
-		return latency{}, err
+	var e aztables.Entity
+	if err := json.Unmarshal(page.Entities[0], &e); err != nil {
+		return "", "", err
 	}
+	return e.PartitionKey, e.RowKey, nil
+}
+
+// serverRead measures a point read of one row made by an HTTP server of
+// its own (cmd/bench/readserver) with the SDK's leanest GetEntity, so a
+// page can be set against the same read made by a Go server that does
+// nothing else.
+func serverRead(ctx context.Context, s *parts, warm, d time.Duration, table, partition, row string) (latency, error) {
 	port, err := freePort()
 	if err != nil {
 		return latency{}, err
 	}
 	env := append(os.Environ(), "READSERVER_TABLE_CONNECTION_STRING="+tableConnection(s.tableEndpoint()))
-	p, err := start("the read server", filepath.Join(s.dir, "readserver.log"), env, filepath.Join(s.dir, "readserver"),
-		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-table", sessionTable, "-partition", row.PartitionKey, "-row", row.RowKey)
+	p, err := start("the read server", filepath.Join(s.dir, "readserver-"+table+".log"), env, filepath.Join(s.dir, "readserver"),
+		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-table", table, "-partition", partition, "-row", row)
 	if err != nil {
 		return latency{}, err
 	}
