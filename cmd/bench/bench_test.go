@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -58,5 +62,53 @@ func TestQuickRun(t *testing.T) {
 	// One table: its rows follow each other.
 	if n := len(regexp.MustCompile(`(?m)^\|---`).FindAllString(table, -1)); n != 1 {
 		t.Errorf("%d tables, want 1", n)
+	}
+}
+
+// The c=1 calls take turns, each kind's latencies are its own, and a
+// failed call ends the measurement naming its kind.
+func TestInTurn(t *testing.T) {
+	var order []string
+	call := func(name string) c1Call {
+		return c1Call{name, func() error { order = append(order, name); return nil }}
+	}
+	lats, err := inTurn(t.Context(), 0, 20*time.Millisecond, []c1Call{call("a"), call("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range order {
+		if want := []string{"a", "b"}[i%2]; name != want {
+			t.Fatalf("call %d was %s, want %s: %v", i, name, want, order)
+		}
+	}
+	if lats[0].N != len(order)/2 || lats[1].N != len(order)/2 {
+		t.Errorf("counts %d and %d of %d calls", lats[0].N, lats[1].N, len(order))
+	}
+	failing := c1Call{"the page", func() error { return errors.New("status 500") }}
+	if _, err := inTurn(t.Context(), 0, time.Second, []c1Call{call("a"), failing}); err == nil || !strings.Contains(err.Error(), "the page: status 500") {
+		t.Errorf("a failed call: %v", err)
+	}
+}
+
+// A signed-in page that comes back signed out, or redirects to sign-in,
+// is an error, not a fast page.
+func TestGetOKWantsTheSignedInPage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/in":
+			io.WriteString(w, `<a id="logout" href="/logout">`)
+		case "/out":
+			io.WriteString(w, `<a id="sign-in" href="/login">`)
+		default:
+			http.Redirect(w, r, "/login", http.StatusFound)
+		}
+	}))
+	defer srv.Close()
+	c := newClient()
+	for path, ok := range map[string]bool{"/in": true, "/out": false, "/graphcall": false} {
+		err := getOK(t.Context(), c, srv.URL+path, nil, `id="logout"`)()
+		if (err == nil) != ok {
+			t.Errorf("GET %s: %v", path, err)
+		}
 	}
 }

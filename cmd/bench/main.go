@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -73,8 +74,8 @@ func run(ctx context.Context, args []string, stdout, progress io.Writer) error {
 	fs.SetOutput(progress)
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "measured time of each load run")
 	fs.DurationVar(&o.warmup, "warmup", 10*time.Second, "load before each load run's measured time; RSS is read at its end")
-	fs.DurationVar(&o.c1, "c1", 5*time.Second, "time of each one-at-a-time (c=1) measurement")
-	fs.DurationVar(&o.c1Warmup, "c1-warmup", time.Second, "calls before each c=1 measurement, not counted")
+	fs.DurationVar(&o.c1, "c1", 5*time.Second, "one-at-a-time (c=1) time per kind of call; the kinds take turns for this times their number")
+	fs.DurationVar(&o.c1Warmup, "c1-warmup", time.Second, "c=1 time per kind of call before the measured time, not counted")
 	users := fs.String("users", "20,50", "comma-separated numbers of signed-in users of the load runs")
 	fs.IntVar(&o.starts, "starts", 10, "handler starts for the cold-start median")
 	fs.IntVar(&o.count, "count", 5, "go test -count of the Go benchmarks")
@@ -140,7 +141,7 @@ type results struct {
 	bare, api, hop   latency
 	servedFloor      latency // the 1.5 KB row read through cmd/bench/readserver
 	served           latency // a session row read through cmd/bench/readserver
-	home, graph      loadgen.Report
+	home, graph      latency
 	calls            []routeCalls
 	starts           []time.Duration
 	loads            []loadResult
@@ -187,44 +188,17 @@ func measure(ctx context.Context, root string, o settings, progress io.Writer) (
 		return nil, fmt.Errorf("%s: %w\nthe handler ended; the end of its log:\n%s", what, err, h.tail())
 	}
 
-	say("c=1: bare Table Storage point read, %v", o.c1)
-	if r.bare, err = barePointRead(ctx, s, o.c1Warmup, o.c1); err != nil {
-		return fail("bare point read", err)
-	}
-	one := func(path string) (loadgen.Report, error) {
-		say("c=1: signed-in GET %s, %v", path, o.c1)
-		rep, err := loadgen.Run(ctx, loadgen.Options{BaseURL: s.base, UserID: aliceID, Users: 1, Warmup: o.c1Warmup, Duration: o.c1, Paths: []string{path}})
-		if err == nil && rep.Errors > 0 {
-			err = fmt.Errorf("%d errors", rep.Errors)
-		}
-		return rep, err
-	}
-	say("c=1: GET /healthz, the HTTP hop to the handler with no dependency, %v", o.c1)
-	if r.hop, err = plainGet(ctx, s.base+"/healthz", o.c1Warmup, o.c1); err != nil {
-		return fail("GET /healthz at c=1", err)
-	}
-	say("c=1: the 1.5 KB row read by a bare HTTP server, %v", o.c1)
-	if r.servedFloor, err = serverRead(ctx, s, o.c1Warmup, o.c1, floorTable, floorPartition, floorRow); err != nil {
-		return fail("the 1.5 KB row through a bare server", err)
-	}
-	say("c=1: a session row read by a bare HTTP server, %v", o.c1)
-	partition, row, err := sessionRow(ctx, s)
-	if err == nil {
-		r.served, err = serverRead(ctx, s, o.c1Warmup, o.c1, sessionTable, partition, row)
-	}
+	say("c=1: the kinds of call in turn, %v each", o.c1)
+	calls, stop, err := c1Calls(ctx, s)
+	defer stop()
 	if err != nil {
-		return fail("a session row through a bare server", err)
+		return fail("setting up the c=1 calls", err)
 	}
-	if r.home, err = one("/"); err != nil {
-		return fail("GET / at c=1", err)
+	lats, err := inTurn(ctx, time.Duration(len(calls))*o.c1Warmup, time.Duration(len(calls))*o.c1, calls)
+	if err != nil {
+		return fail("c=1", err)
 	}
-	say("c=1: plain GET to the emulator's API stand-in, %v", o.c1)
-	if r.api, err = apiGet(ctx, s, o.c1Warmup, o.c1); err != nil {
-		return fail("API GET at c=1", err)
-	}
-	if r.graph, err = one("/graphcall"); err != nil {
-		return fail("/graphcall at c=1", err)
-	}
+	r.bare, r.hop, r.servedFloor, r.served, r.home, r.api, r.graph = lats[0], lats[1], lats[2], lats[3], lats[4], lats[5], lats[6]
 
 	for _, n := range o.users {
 		say("load: %d signed-in users, %v warm-up, %v measured", n, o.warmup, o.duration)
@@ -269,6 +243,55 @@ func measure(ctx context.Context, root string, o settings, progress io.Writer) (
 }
 
 // header names the machine: everything shares its cores.
+// c1Calls sets up the calls of the c=1 measurement, in the order of the
+// fields of results that inTurn fills: the bare read, /healthz, the bare
+// server on the 1.5 KB row and on a session row, the signed-in page, the
+// API alone, and /graphcall. stop ends the servers it started, even when
+// it fails.
+func c1Calls(ctx context.Context, s *parts) (calls []c1Call, stop func(), err error) {
+	var servers []*proc
+	stop = func() {
+		for _, p := range servers {
+			p.stop()
+		}
+	}
+	bare, err := floorRead(ctx, s)
+	if err != nil {
+		return nil, stop, fmt.Errorf("the bare read: %w", err)
+	}
+	partition, row, err := sessionRow(ctx, s)
+	if err != nil {
+		return nil, stop, err
+	}
+	var served [2]string
+	for i, r := range [][3]string{{floorTable, floorPartition, floorRow}, {sessionTable, partition, row}} {
+		u, p, err := startReadServer(ctx, s, r[0], r[1], r[2])
+		if err != nil {
+			return nil, stop, fmt.Errorf("the read server on %s: %w", r[0], err)
+		}
+		served[i], servers = u, append(servers, p)
+	}
+	user := newClient()
+	if err := signIn(ctx, user, s.base); err != nil {
+		return nil, stop, fmt.Errorf("signing in: %w", err)
+	}
+	token, err := accessToken(ctx, s)
+	if err != nil {
+		return nil, stop, fmt.Errorf("getting an access token: %w", err)
+	}
+	plain := &http.Client{Timeout: 10 * time.Second}
+	const signedIn = `id="logout"` // the sign-out link of a signed-in page
+	return []c1Call{
+		{"the bare read", bare},
+		{"GET /healthz", getOK(ctx, plain, s.base+"/healthz", nil, "")},
+		{"the bare server on the 1.5 KB row", getOK(ctx, plain, served[0], nil, "")},
+		{"the bare server on a session row", getOK(ctx, plain, served[1], nil, "")},
+		{"signed-in GET /", getOK(ctx, user, s.base+"/", nil, signedIn)},
+		{"the API", getOK(ctx, plain, s.apiURL(), http.Header{"Authorization": {"Bearer " + token}}, "")},
+		{"/graphcall", getOK(ctx, user, s.base+"/graphcall", nil, signedIn)},
+	}, stop, nil
+}
+
 func header(began time.Time, o settings) string {
 	goVersion := runtime.Version()
 	if b, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
@@ -330,7 +353,7 @@ func (r *results) table() string {
 	}
 	rows := []row{
 		c1("Table Storage point read: aztables `GetEntity` of one 1.5 KB row, same Azurite", r.bare.N, r.bare.P50, r.bare.P99),
-		c1("signed-in `GET /` through the handler", r.home.Requests, r.home.P50, r.home.P99),
+		c1("signed-in `GET /` through the handler", r.home.N, r.home.P50, r.home.P99),
 		{what: "signed-in `GET /` p50 ÷ point read p50: the page over HTTP, the read in process", measured: fmt.Sprintf("%.2f×", float64(r.home.P50)/float64(r.bare.P50))},
 		c1("`GET /healthz`: the HTTP hop to the handler, no dependency", r.hop.N, r.hop.P50, r.hop.P99),
 		{what: "signed-in `GET /` p50 ÷ (point read p50 + `/healthz` p50): the page against the same two round trips", measured: fmt.Sprintf("%.2f×", float64(r.home.P50)/float64(r.bare.P50+r.hop.P50))},
@@ -339,7 +362,7 @@ func (r *results) table() string {
 		c1("the page's own read, a session row of the signed-in user, made by the same bare server: what any server's page pays for that read", r.served.N, r.served.P50, r.served.P99),
 		ratio("signed-in `GET /` p50 ÷ that server's p50: what the page's own work adds", float64(r.home.P50)/float64(r.served.P50), pageRatioBudget),
 		c1("plain `GET` to the emulator's API stand-in, with an access token", r.api.N, r.api.P50, r.api.P99),
-		c1("`/graphcall`, token from the cache", r.graph.Requests, r.graph.P50, r.graph.P99),
+		c1("`/graphcall`, token from the cache", r.graph.N, r.graph.P50, r.graph.P99),
 		{what: "`/graphcall` p50 ÷ point read p50: the page over HTTP, the read in process", measured: fmt.Sprintf("%.2f×", float64(r.graph.P50)/float64(r.bare.P50))},
 		{what: "`/graphcall` p50 ÷ (point read p50 + API `GET` p50): against the call it makes besides the read", measured: fmt.Sprintf("%.2f×", float64(r.graph.P50)/float64(r.bare.P50+r.api.P50))},
 		ratio("`/graphcall` p50 ÷ the bare server's session-row read p50", float64(r.graph.P50)/float64(r.served.P50), graphRatioBudget),
@@ -435,7 +458,7 @@ func notes(o settings, r *results, took time.Duration) string {
 		rounds = "1 round"
 	}
 	return fmt.Sprintf(`
-- c=1: one call at a time for %v after %v of calls not counted; p50 and p99 over every call. The handler runs with LOG_LEVEL=info, its log to a file.
+- c=1: one call at a time, the seven kinds of call in turn (the bare read, `+"`/healthz`"+`, the bare server on each row, the page, the API, `+"`/graphcall`"+`), for %v each after %v each not counted; p50 and p99 over each kind's calls. Taking turns puts every kind in the same moments of the machine, so the ratios do not move with its drift. The page's calls must come back signed in. The handler runs with LOG_LEVEL=info, its log to a file.
 - Load: the load driver (internal/loadgen) signs in its users through the emulator, loads pages for %v of warm-up, then for %v measured; errors count the warm-up too. The run is 30 s by default (`+"`scripts/bench -duration 60s`"+` for 60). RSS is VmRSS and VmHWM of /proc/<pid>/status, in MB of 10^6 bytes; VmHWM is %s.
 - Table Storage calls are counted on the wire, as TestTableCallsPerRoute counts them: a proxy between a second handler and the same Azurite counts each HTTP request. Budgets are that test's.
 - Cold start: the handler binary started %d times, on a port of its own each, GET / polled every 0.5 ms.

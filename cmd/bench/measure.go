@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -31,63 +32,76 @@ type latency struct {
 	P50, P99 time.Duration
 }
 
-// sample calls f one at a time for warm, then for d, and returns the
-// latencies of the second part. A failed call ends it.
-func sample(ctx context.Context, warm, d time.Duration, f func() error) (latency, error) {
-	var lat []time.Duration
+// A c1Call is one kind of call of the one-at-a-time (c=1) measurement.
+type c1Call struct {
+	name string
+	call func() error
+}
+
+// inTurn makes the calls one at a time, each kind in turn, for warm and
+// then for d, and returns each kind's latencies over the second part, in
+// the order of calls. Taking turns puts every kind in the same moments of
+// the machine, whose speed drifts by tens of percent over a minute, so
+// their ratios do not move with it. A failed call ends it.
+func inTurn(ctx context.Context, warm, d time.Duration, calls []c1Call) ([]latency, error) {
+	lat := make([][]time.Duration, len(calls))
 	from := time.Now().Add(warm)
 	end := from.Add(d)
-	for ctx.Err() == nil {
-		t0 := time.Now()
-		if !t0.Before(end) {
-			break
-		}
-		if err := f(); err != nil {
-			return latency{}, err
-		}
-		if !t0.Before(from) {
-			lat = append(lat, time.Since(t0))
+	for ctx.Err() == nil && time.Now().Before(end) {
+		for i, c := range calls {
+			t0 := time.Now()
+			if err := c.call(); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			if !t0.Before(from) {
+				lat[i] = append(lat[i], time.Since(t0))
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return latency{}, err
+		return nil, err
 	}
-	if len(lat) == 0 {
-		return latency{}, errors.New("no call finished")
+	res := make([]latency, len(calls))
+	for i, l := range lat {
+		if len(l) == 0 {
+			return nil, fmt.Errorf("%s: no call finished", calls[i].name)
+		}
+		slices.Sort(l)
+		at := func(q float64) time.Duration { return l[int(q*float64(len(l)-1))] }
+		res[i] = latency{N: len(l), P50: at(.50), P99: at(.99)}
 	}
-	slices.Sort(lat)
-	at := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1))] }
-	return latency{N: len(lat), P50: at(.50), P99: at(.99)}, nil
+	return res, nil
 }
 
 // The row of the bare point read.
 const floorTable, floorPartition, floorRow = "benchfloor", "p", "session"
 
-// barePointRead reads one small row with the Table Storage SDK, as
-// BenchmarkBareRead does: no HTTP server, session or page around it.
-func barePointRead(ctx context.Context, s *parts, warm, d time.Duration) (latency, error) {
+// floorRead makes the row of the bare point read and returns the read: the
+// Table Storage SDK reading it with no HTTP server, session or page around
+// it.
+func floorRead(ctx context.Context, s *parts) (func() error, error) {
 	svc, err := aztables.NewServiceClientFromConnectionString(tableConnection(s.tableEndpoint()), &aztables.ClientOptions{
 		ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}},
 	})
 	if err != nil {
-		return latency{}, err
+		return nil, err
 	}
 	if _, err := svc.CreateTable(ctx, floorTable, nil); err != nil {
-		return latency{}, fmt.Errorf("creating a table: %w", err)
+		return nil, fmt.Errorf("creating a table: %w", err)
 	}
 	table := svc.NewClient(floorTable)
 	row, err := json.Marshal(aztables.EDMEntity{Entity: aztables.Entity{PartitionKey: floorPartition, RowKey: floorRow},
 		Properties: map[string]any{"Data": aztables.EDMBinary(make([]byte, 1500))}})
 	if err != nil {
-		return latency{}, err
+		return nil, err
 	}
 	if _, err := table.AddEntity(ctx, row, nil); err != nil {
-		return latency{}, err
+		return nil, err
 	}
-	return sample(ctx, warm, d, func() error {
+	return func() error {
 		_, err := table.GetEntity(ctx, floorPartition, floorRow, nil)
 		return err
-	})
+	}, nil
 }
 
 // sessionRow signs the user in and returns the keys of a session row of
@@ -116,22 +130,20 @@ func sessionRow(ctx context.Context, s *parts) (partition, row string, err error
 	return e.PartitionKey, e.RowKey, nil
 }
 
-// serverRead measures a point read of one row made by an HTTP server of
-// its own (cmd/bench/readserver) with the SDK's leanest GetEntity, so a
-// page can be set against the same read made by a Go server that does
-// nothing else.
-func serverRead(ctx context.Context, s *parts, warm, d time.Duration, table, partition, row string) (latency, error) {
+// startReadServer starts cmd/bench/readserver on one row and returns the
+// URL whose GET reads it with the SDK's leanest GetEntity, so a page can
+// be set against the same read made by a Go server that does nothing else.
+func startReadServer(ctx context.Context, s *parts, table, partition, row string) (string, *proc, error) {
 	port, err := freePort()
 	if err != nil {
-		return latency{}, err
+		return "", nil, err
 	}
 	env := append(os.Environ(), "READSERVER_TABLE_CONNECTION_STRING="+tableConnection(s.tableEndpoint()))
 	p, err := start("the read server", filepath.Join(s.dir, "readserver-"+table+".log"), env, filepath.Join(s.dir, "readserver"),
 		"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-table", table, "-partition", partition, "-row", row)
 	if err != nil {
-		return latency{}, err
+		return "", nil, err
 	}
-	defer p.stop()
 	u := fmt.Sprintf("http://127.0.0.1:%d/read", port)
 	probe := &http.Client{Timeout: 5 * time.Second}
 	err = waitFor(ctx, p, func() bool {
@@ -143,57 +155,39 @@ func serverRead(ctx context.Context, s *parts, warm, d time.Duration, table, par
 		return resp.StatusCode == http.StatusOK
 	})
 	if err != nil {
-		return latency{}, err
+		p.stop()
+		return "", nil, err
 	}
-	return plainGet(ctx, u, warm, d)
+	return u, p, nil
 }
 
-// plainGet measures GETs of u that must answer 200.
-func plainGet(ctx context.Context, u string, warm, d time.Duration) (latency, error) {
-	c := &http.Client{Timeout: 10 * time.Second}
-	return sample(ctx, warm, d, func() error {
+// getOK is a GET of u with c that must answer 200, and a body holding
+// want if it is set; header, if set, is sent with it.
+func getOK(ctx context.Context, c *http.Client, u string, header http.Header, want string) func() error {
+	var body bytes.Buffer
+	return func() error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return err
 		}
+		maps.Copy(req.Header, header)
 		resp, err := c.Do(req)
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
-		io.Copy(io.Discard, resp.Body)
+		body.Reset()
+		if _, err := body.ReadFrom(resp.Body); err != nil {
+			return err
+		}
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("GET %s: status %d", u, resp.StatusCode)
 		}
+		if want != "" && !strings.Contains(body.String(), want) {
+			return fmt.Errorf("GET %s: no %q in the page", u, want)
+		}
 		return nil
-	})
-}
-
-// apiGet calls the emulator's API stand-in with a valid access token, as
-// /graphcall does, but from no handler.
-func apiGet(ctx context.Context, s *parts, warm, d time.Duration) (latency, error) {
-	token, err := accessToken(ctx, s)
-	if err != nil {
-		return latency{}, fmt.Errorf("getting an access token: %w", err)
 	}
-	c := &http.Client{Timeout: 10 * time.Second}
-	return sample(ctx, warm, d, func() error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.apiURL(), nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		io.Copy(io.Discard, resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("API: status %d", resp.StatusCode)
-		}
-		return nil
-	})
 }
 
 // routeCalls is the Table Storage calls of one step of a browse.
