@@ -38,23 +38,29 @@ type c1Call struct {
 	call func() error
 }
 
-// inTurn makes the calls one at a time, each kind in turn, for warm and
-// then for d, and returns each kind's latencies over the second part, in
-// the order of calls. Taking turns puts every kind in the same moments of
-// the machine, whose speed drifts by tens of percent over a minute, so
-// their ratios do not move with it. A failed call ends it.
-func inTurn(ctx context.Context, warm, d time.Duration, calls []c1Call) ([]latency, error) {
+// inTurn makes the calls one at a time, the kinds taking turns in blocks
+// of time of one kind each, for warm and then for d, and returns each
+// kind's latencies over the second part, in the order of calls. Turns put
+// every kind in the same stretches of the machine, whose speed drifts by
+// tens of percent over a minute, so their ratios do not move with it; a
+// block keeps one kind's calls back to back, as a run of that kind alone
+// would, and its first tenth is not counted, while the parts that kind
+// did not call settle. A failed call ends it.
+func inTurn(ctx context.Context, warm, d, block time.Duration, calls []c1Call) ([]latency, error) {
 	lat := make([][]time.Duration, len(calls))
 	from := time.Now().Add(warm)
 	end := from.Add(d)
 	for ctx.Err() == nil && time.Now().Before(end) {
 		for i, c := range calls {
-			t0 := time.Now()
-			if err := c.call(); err != nil {
-				return nil, fmt.Errorf("%s: %w", c.name, err)
-			}
-			if !t0.Before(from) {
-				lat[i] = append(lat[i], time.Since(t0))
+			start := time.Now()
+			settled, blockEnd := start.Add(block/10), start.Add(block)
+			for t0 := start; t0.Before(blockEnd) && ctx.Err() == nil; t0 = time.Now() {
+				if err := c.call(); err != nil {
+					return nil, fmt.Errorf("%s: %w", c.name, err)
+				}
+				if !t0.Before(from) && !t0.Before(settled) {
+					lat[i] = append(lat[i], time.Since(t0))
+				}
 			}
 		}
 	}
