@@ -42,12 +42,12 @@ func benchmarkPage(b *testing.B, path string) {
 	app, cookies := signedInApp(b, path)
 	env := maps.Clone(app.env)
 	env["LOG_LEVEL"] = "info"
-	log, err := os.Create(filepath.Join(b.TempDir(), "handler.log"))
+	logFile, err := os.Create(filepath.Join(b.TempDir(), "handler.log"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer log.Close()
-	inProcess, err := newApp(func(k string) string { return env[k] }, log)
+	defer logFile.Close()
+	inProcess, err := newApp(func(k string) string { return env[k] }, logFile)
 	if err != nil {
 		b.Fatal(err)
 	}
