@@ -70,7 +70,7 @@ func TestQuickRun(t *testing.T) {
 func TestInTurn(t *testing.T) {
 	var order []string
 	call := func(name string) c1Call {
-		return c1Call{name, func() error { order = append(order, name); time.Sleep(time.Millisecond); return nil }}
+		return c1Call{name: name, call: func() error { order = append(order, name); time.Sleep(time.Millisecond); return nil }}
 	}
 	lats, err := inTurn(t.Context(), 0, 300*time.Millisecond, 30*time.Millisecond, []c1Call{call("a"), call("b")})
 	if err != nil {
@@ -92,7 +92,7 @@ func TestInTurn(t *testing.T) {
 			t.Errorf("%s: %d of %d calls counted", name, lats[i].N, count[name])
 		}
 	}
-	failing := c1Call{"the page", func() error { return errors.New("status 500") }}
+	failing := c1Call{name: "the page", call: func() error { return errors.New("status 500") }}
 	if _, err := inTurn(t.Context(), 0, time.Second, 10*time.Millisecond, []c1Call{call("a"), failing}); err == nil || !strings.Contains(err.Error(), "the page: status 500") {
 		t.Errorf("a failed call: %v", err)
 	}

@@ -189,7 +189,7 @@ func measure(ctx context.Context, root string, o settings, progress io.Writer) (
 	}
 
 	say("c=1: the kinds of call in turn, %v each", o.c1)
-	calls, stop, err := c1Calls(ctx, s)
+	calls, stop, err := c1Calls(ctx, s, r)
 	defer stop()
 	if err != nil {
 		return fail("setting up the c=1 calls", err)
@@ -198,7 +198,9 @@ func measure(ctx context.Context, root string, o settings, progress io.Writer) (
 	if err != nil {
 		return fail("c=1", err)
 	}
-	r.bare, r.hop, r.servedFloor, r.served, r.home, r.api, r.graph = lats[0], lats[1], lats[2], lats[3], lats[4], lats[5], lats[6]
+	for i, c := range calls {
+		*c.into = lats[i]
+	}
 
 	for _, n := range o.users {
 		say("load: %d signed-in users, %v warm-up, %v measured", n, o.warmup, o.duration)
@@ -245,12 +247,11 @@ func measure(ctx context.Context, root string, o settings, progress io.Writer) (
 // c1Block is how long each kind of c=1 call has its turn.
 const c1Block = 250 * time.Millisecond
 
-// c1Calls sets up the calls of the c=1 measurement, in the order of the
-// fields of results that inTurn fills: the bare read, /healthz, the bare
-// server on the 1.5 KB row and on a session row, the signed-in page, the
-// API alone, and /graphcall. stop ends the servers it started, even when
-// it fails.
-func c1Calls(ctx context.Context, s *parts) (calls []c1Call, stop func(), err error) {
+// c1Calls sets up the calls of the c=1 measurement, each with the field of
+// r it fills: the bare read, /healthz, the bare server on the 1.5 KB row
+// and on a session row, the signed-in page, the API alone, and /graphcall.
+// stop ends the servers it started, even when it fails.
+func c1Calls(ctx context.Context, s *parts, r *results) (calls []c1Call, stop func(), err error) {
 	var servers []*proc
 	stop = func() {
 		for _, p := range servers {
@@ -266,10 +267,10 @@ func c1Calls(ctx context.Context, s *parts) (calls []c1Call, stop func(), err er
 		return nil, stop, err
 	}
 	var served [2]string
-	for i, r := range [][3]string{{floorTable, floorPartition, floorRow}, {sessionTable, partition, row}} {
-		u, p, err := startReadServer(ctx, s, r[0], r[1], r[2])
+	for i, t := range [][3]string{{floorTable, floorPartition, floorRow}, {sessionTable, partition, row}} {
+		u, p, err := startReadServer(ctx, s, t[0], t[1], t[2])
 		if err != nil {
-			return nil, stop, fmt.Errorf("the read server on %s: %w", r[0], err)
+			return nil, stop, fmt.Errorf("the read server on %s: %w", t[0], err)
 		}
 		served[i], servers = u, append(servers, p)
 	}
@@ -284,13 +285,13 @@ func c1Calls(ctx context.Context, s *parts) (calls []c1Call, stop func(), err er
 	plain := &http.Client{Timeout: 10 * time.Second}
 	const signedIn = `id="logout"` // the sign-out link of a signed-in page
 	return []c1Call{
-		{"the bare read", bare},
-		{"GET /healthz", getOK(ctx, plain, s.base+"/healthz", nil, "")},
-		{"the bare server on the 1.5 KB row", getOK(ctx, plain, served[0], nil, "")},
-		{"the bare server on a session row", getOK(ctx, plain, served[1], nil, "")},
-		{"signed-in GET /", getOK(ctx, user, s.base+"/", nil, signedIn)},
-		{"the API", getOK(ctx, plain, s.apiURL(), http.Header{"Authorization": {"Bearer " + token}}, "")},
-		{"/graphcall", getOK(ctx, user, s.base+"/graphcall", nil, signedIn)},
+		{"the bare read", bare, &r.bare},
+		{"GET /healthz", getOK(ctx, plain, s.base+"/healthz", nil, ""), &r.hop},
+		{"the bare server on the 1.5 KB row", getOK(ctx, plain, served[0], nil, ""), &r.servedFloor},
+		{"the bare server on a session row", getOK(ctx, plain, served[1], nil, ""), &r.served},
+		{"signed-in GET /", getOK(ctx, user, s.base+"/", nil, signedIn), &r.home},
+		{"the API", getOK(ctx, plain, s.apiURL(), http.Header{"Authorization": {"Bearer " + token}}, ""), &r.api},
+		{"/graphcall", getOK(ctx, user, s.base+"/graphcall", nil, signedIn), &r.graph},
 	}, stop, nil
 }
 

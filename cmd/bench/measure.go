@@ -36,6 +36,7 @@ type latency struct {
 type c1Call struct {
 	name string
 	call func() error
+	into *latency // where the bench keeps what inTurn measured of it
 }
 
 // inTurn makes the calls one at a time, the kinds taking turns in blocks
