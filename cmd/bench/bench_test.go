@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func TestQuickRun(t *testing.T) {
 		{"`BenchmarkSignedInHome` ÷ `BenchmarkBareRead`, ns/op: the page against the bare read of its row, both in process", "≤ 1.5×"},
 		{"`BenchmarkGraphcallFromCache` ÷ `BenchmarkBareRead`, ns/op: the page against the bare read of its row, both in process", "≤ 2.0×"},
 	} {
-		re := regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(want.row) + ` \| [\d.]+× \| ` + want.budget + ` \| [✓✗] \|$`)
+		re := regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(want.row) + ` \| [\d.]+×[^|]* \| ` + want.budget + ` \| [✓✗] \|$`)
 		if !re.MatchString(table) {
 			t.Errorf("no row %q with a ratio, %s and a mark", want.row, want.budget)
 		}
@@ -69,54 +70,114 @@ func TestQuickRun(t *testing.T) {
 // and a failed call ends the measurement naming its kind.
 func TestInTurn(t *testing.T) {
 	var order []string
-	call := func(name string) c1Call {
-		return c1Call{name: name, call: func() error { order = append(order, name); time.Sleep(time.Millisecond); return nil }}
+	call := func(name string, d time.Duration) c1Call {
+		return c1Call{name: name, call: func() error { order = append(order, name); time.Sleep(d); return nil }}
 	}
-	lats, err := inTurn(t.Context(), 0, 300*time.Millisecond, 30*time.Millisecond, []c1Call{call("a"), call("b")})
+	const block, warm, rounds = 100 * time.Millisecond, 1, 4
+	// Each kind takes its own time, so a swap of results would show.
+	calls := []c1Call{call("a", time.Millisecond), call("b", 4*time.Millisecond), call("c", 2*time.Millisecond)}
+	began := time.Now()
+	lats, err := inTurn(t.Context(), warm, rounds, block, calls)
 	if err != nil {
 		t.Fatal(err)
 	}
-	turns, count := 1, map[string]int{}
+	// Every block ends with the call under way when its time is up.
+	if took, most := time.Since(began), time.Duration((warm+rounds)*len(calls))*(block+10*time.Millisecond); took > most {
+		t.Errorf("took %v, want at most %v: the rounds overran", took, most)
+	}
+	var turns []string
+	count := map[string]int{}
 	for i, name := range order {
 		count[name]++
-		if i > 0 && name != order[i-1] {
-			turns++
+		if i == 0 || name != order[i-1] {
+			turns = append(turns, name)
 		}
 	}
-	if turns < 4 || turns > len(order)/2 {
-		t.Errorf("%d turns in %d calls, want blocks of a few calls each: %v", turns, len(order), order)
+	// Blocks of one kind next to each other, across a round's end, make one turn.
+	if n := len(turns); n < (warm+rounds)*2 || n > (warm+rounds)*len(calls) {
+		t.Errorf("%d turns in %d calls, want one block per kind and round: %v", n, len(order), turns)
 	}
-	// A tenth of each turn is not counted.
-	for i, name := range []string{"a", "b"} {
-		if lats[i].N == 0 || lats[i].N >= count[name] {
-			t.Errorf("%s: %d of %d calls counted", name, lats[i].N, count[name])
+	if seq := strings.Join(turns, ""); seq == strings.Repeat(seq[:len(calls)], len(seq)/len(calls)) {
+		t.Errorf("turns %s: the same order every round", seq)
+	}
+	for i, want := range []time.Duration{time.Millisecond, 4 * time.Millisecond, 2 * time.Millisecond} {
+		name, l := calls[i].name, lats[i]
+		// The warm-up round and a tenth of each turn are not counted.
+		if l.N == 0 || l.N >= count[name]*rounds/(warm+rounds) {
+			t.Errorf("%s: %d of %d calls counted", name, l.N, count[name])
+		}
+		if l.P50 < want || l.P50 > want+3*time.Millisecond/2 {
+			t.Errorf("%s: p50 %v, want its own time, %v", name, l.P50, want)
 		}
 	}
 	failing := c1Call{name: "the page", call: func() error { return errors.New("status 500") }}
-	if _, err := inTurn(t.Context(), 0, time.Second, 10*time.Millisecond, []c1Call{call("a"), failing}); err == nil || !strings.Contains(err.Error(), "the page: status 500") {
+	if _, err := inTurn(t.Context(), 0, 1, 10*time.Millisecond, []c1Call{calls[0], failing}); err == nil || !strings.Contains(err.Error(), "the page: status 500") {
 		t.Errorf("a failed call: %v", err)
 	}
 }
 
 // A signed-in page that comes back signed out, or redirects to sign-in,
-// is an error, not a fast page.
+// is an error, not a fast page; so is a /graphcall page without the API's
+// answer, such as its error page while signed in.
 func TestGetOKWantsTheSignedInPage(t *testing.T) {
+	const signedIn, apiResult = `<a id="logout" href="/logout">`, `<pre id="api-result">`
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/in":
-			io.WriteString(w, `<a id="logout" href="/logout">`)
+			io.WriteString(w, signedIn)
 		case "/out":
 			io.WriteString(w, `<a id="sign-in" href="/login">`)
+		case "/api":
+			io.WriteString(w, signedIn+apiResult+"{}</pre>")
+		case "/api-failed":
+			io.WriteString(w, signedIn+`<p id="error">The API did not answer.</p>`)
 		default:
 			http.Redirect(w, r, "/login", http.StatusFound)
 		}
 	}))
 	defer srv.Close()
 	c := newClient()
-	for path, ok := range map[string]bool{"/in": true, "/out": false, "/graphcall": false} {
-		err := getOK(t.Context(), c, srv.URL+path, nil, `id="logout"`)()
-		if (err == nil) != ok {
-			t.Errorf("GET %s: %v", path, err)
+	for _, tt := range []struct {
+		path string
+		want []string
+		ok   bool
+	}{
+		{"/in", []string{signedIn}, true},
+		{"/out", []string{signedIn}, false},
+		{"/elsewhere", []string{signedIn}, false},
+		{"/api", []string{signedIn, apiResult}, true},
+		{"/api-failed", []string{signedIn, apiResult}, false},
+	} {
+		err := getOK(t.Context(), c, srv.URL+tt.path, nil, tt.want...)()
+		if (err == nil) != tt.ok {
+			t.Errorf("GET %s: %v", tt.path, err)
+		}
+	}
+}
+
+// The in-process ratio is taken round by round, each page against the
+// read of its own round, and a round where the page costs less than its
+// read shows the run as unfit to judge the budget.
+func TestRoundRatio(t *testing.T) {
+	bare := goBench{Name: "BenchmarkBareRead", NsPerRound: []float64{100, 200, 100}}
+	// The medians, 200 ÷ 100, would say 2×; round by round it is 1.2×.
+	page := goBench{Name: "BenchmarkSignedInHome", NsPerRound: []float64{120, 240, 130}}
+	if got := perRound(page, bare); !slices.Equal(got, []float64{1.2, 1.2, 1.3}) {
+		t.Errorf("perRound = %v, want each round's own ratio, sorted", got)
+	}
+	for _, tt := range []struct {
+		rounds []float64
+		mark   string
+		says   string
+	}{
+		{[]float64{1.2, 1.2, 1.3}, "✓", "1.20×, median of 3 rounds' ratios (1.20–1.30×)"},
+		{[]float64{1.4, 1.6, 1.7}, "✗", "1.60×"},
+		{[]float64{0.97, 1.1, 1.2}, "✗", "a round below 1×"},
+		{nil, "✗", "no rounds"},
+	} {
+		rw := roundRatio("page", tt.rounds, 1.5)
+		if rw.mark != tt.mark || !strings.Contains(rw.measured, tt.says) {
+			t.Errorf("roundRatio(%v) = %q %s, want %s and %q", tt.rounds, rw.measured, rw.mark, tt.mark, tt.says)
 		}
 	}
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/b2c-functions-go/b2c-functions-go/internal/testenv"
 )
 
 // goBench is the median of the runs of one Go benchmark.
@@ -16,6 +19,7 @@ type goBench struct {
 	Name                   string
 	Runs                   int
 	NsPerOp, BPerOp, Alloc float64
+	NsPerRound             []float64 // ns/op of each round, in order
 }
 
 var benchLine = regexp.MustCompile(`^(Benchmark\w+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
@@ -32,11 +36,11 @@ func goBenchArgs(name, benchtime string) []string {
 
 // goBenchmarks runs each benchmark named count times, as goBenchArgs does,
 // with the test binary built at the start, and returns the median of each
-// figure over the runs. Each run is a process of its own, with an Azurite
-// of its own, and the runs go round the names: every benchmark meets the
-// same fresh Azurite, and the machine's drift over the minutes of the runs
-// falls on all of them alike.
-func goBenchmarks(ctx context.Context, root, dir string, names []string, count int, benchtime string) ([]goBench, error) {
+// figure over the runs. Each run is a process of its own, on the Azurite
+// at azuritePort, the one the bench's other measurements used, and the runs
+// go round the names: every benchmark meets the same Azurite, and the
+// machine's drift over the minutes of the runs falls on all of them alike.
+func goBenchmarks(ctx context.Context, root, dir string, azuritePort int, names []string, count int, benchtime string) ([]goBench, error) {
 	runs := map[string][][3]float64{}
 	for range count {
 		for _, name := range names {
@@ -51,6 +55,7 @@ func goBenchmarks(ctx context.Context, root, dir string, names []string, count i
 			}
 			cmd := exec.CommandContext(ctx, filepath.Join(dir, "handler.test"), args...)
 			cmd.Dir = filepath.Join(root, "cmd", "handler") // as go test runs it
+			cmd.Env = append(os.Environ(), testenv.SharedAzuritePort+"="+strconv.Itoa(azuritePort))
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				return nil, fmt.Errorf("handler.test %s: %w\n%s", strings.Join(args, " "), err, out)
@@ -75,18 +80,38 @@ func goBenchmarks(ctx context.Context, root, dir string, names []string, count i
 	var res []goBench
 	for _, name := range names {
 		r := runs[name]
-		med := func(i int) float64 {
+		figure := func(i int) []float64 {
 			vs := make([]float64, len(r))
 			for j := range r {
 				vs[j] = r[j][i]
 			}
-			slices.Sort(vs)
-			if len(vs)%2 == 1 {
-				return vs[len(vs)/2]
-			}
-			return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+			return vs
 		}
-		res = append(res, goBench{Name: name, Runs: len(r), NsPerOp: med(0), BPerOp: med(1), Alloc: med(2)})
+		ns := figure(0)
+		res = append(res, goBench{Name: name, Runs: len(r), NsPerOp: median(ns), BPerOp: median(figure(1)), Alloc: median(figure(2)), NsPerRound: ns})
 	}
 	return res, nil
+}
+
+// perRound is the ratio of a's ns/op to b's in each round, sorted: the two
+// ran minutes apart at most, where the medians of each may come from
+// different rounds.
+func perRound(a, b goBench) []float64 {
+	var rs []float64
+	for i := range min(len(a.NsPerRound), len(b.NsPerRound)) {
+		rs = append(rs, a.NsPerRound[i]/b.NsPerRound[i])
+	}
+	slices.Sort(rs)
+	return rs
+}
+
+func median(vs []float64) float64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	vs = slices.Sorted(slices.Values(vs))
+	if len(vs)%2 == 1 {
+		return vs[len(vs)/2]
+	}
+	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
 }

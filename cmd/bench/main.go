@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, progress io.Writer) error {
 	fs.SetOutput(progress)
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "measured time of each load run")
 	fs.DurationVar(&o.warmup, "warmup", 10*time.Second, "load before each load run's measured time; RSS is read at its end")
-	fs.DurationVar(&o.c1, "c1", 5*time.Second, "one-at-a-time (c=1) time per kind of call; the kinds take turns for this times their number")
+	fs.DurationVar(&o.c1, "c1", 5*time.Second, "one-at-a-time (c=1) time per kind of call, in turns of 250ms; the kinds take turns for this times their number")
 	fs.DurationVar(&o.c1Warmup, "c1-warmup", time.Second, "c=1 time per kind of call before the measured time, not counted")
 	users := fs.String("users", "20,50", "comma-separated numbers of signed-in users of the load runs")
 	fs.IntVar(&o.starts, "starts", 10, "handler starts for the cold-start median")
@@ -194,7 +194,7 @@ func measure(ctx context.Context, root string, o settings, progress io.Writer) (
 	if err != nil {
 		return fail("setting up the c=1 calls", err)
 	}
-	lats, err := inTurn(ctx, time.Duration(len(calls))*o.c1Warmup, time.Duration(len(calls))*o.c1, c1Block, calls)
+	lats, err := inTurn(ctx, blocks(o.c1Warmup), max(1, blocks(o.c1)), c1Block, calls)
 	if err != nil {
 		return fail("c=1", err)
 	}
@@ -235,10 +235,10 @@ func measure(ctx context.Context, root string, o settings, progress io.Writer) (
 	if r.starts, err = coldStarts(ctx, s, o.starts); err != nil {
 		return nil, err
 	}
-	s.stop()
+	s.emulator.stop()
 
 	say("Go benchmarks, -count %d", o.count)
-	if r.goBench, err = goBenchmarks(ctx, root, dir, benchmarks, o.count, o.benchtime); err != nil {
+	if r.goBench, err = goBenchmarks(ctx, root, dir, s.ports.azurite, benchmarks, o.count, o.benchtime); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -247,10 +247,15 @@ func measure(ctx context.Context, root string, o settings, progress io.Writer) (
 // c1Block is how long each kind of c=1 call has its turn.
 const c1Block = 250 * time.Millisecond
 
+// blocks is how many turns of c1Block make d, rounded up.
+func blocks(d time.Duration) int { return int((d + c1Block - 1) / c1Block) }
+
 // c1Calls sets up the calls of the c=1 measurement, each with the field of
 // r it fills: the bare read, /healthz, the bare server on the 1.5 KB row
 // and on a session row, the signed-in page, the API alone, and /graphcall.
-// stop ends the servers it started, even when it fails.
+// The page and /graphcall are the
+// user's whose session row the bare server reads. stop ends the servers it
+// started, even when it fails.
 func c1Calls(ctx context.Context, s *parts, r *results) (calls []c1Call, stop func(), err error) {
 	var servers []*proc
 	stop = func() {
@@ -261,6 +266,10 @@ func c1Calls(ctx context.Context, s *parts, r *results) (calls []c1Call, stop fu
 	bare, err := floorRead(ctx, s)
 	if err != nil {
 		return nil, stop, fmt.Errorf("the bare read: %w", err)
+	}
+	user := newClient()
+	if err := signIn(ctx, user, s.base); err != nil {
+		return nil, stop, fmt.Errorf("signing in: %w", err)
 	}
 	partition, row, err := sessionRow(ctx, s)
 	if err != nil {
@@ -274,24 +283,21 @@ func c1Calls(ctx context.Context, s *parts, r *results) (calls []c1Call, stop fu
 		}
 		served[i], servers = u, append(servers, p)
 	}
-	user := newClient()
-	if err := signIn(ctx, user, s.base); err != nil {
-		return nil, stop, fmt.Errorf("signing in: %w", err)
-	}
 	token, err := accessToken(ctx, s)
 	if err != nil {
 		return nil, stop, fmt.Errorf("getting an access token: %w", err)
 	}
 	plain := &http.Client{Timeout: 10 * time.Second}
-	const signedIn = `id="logout"` // the sign-out link of a signed-in page
+	// The sign-out link of a signed-in page, and the API's answer on it.
+	const signedIn, apiResult = `id="logout"`, `<pre id="api-result">`
 	return []c1Call{
 		{"the bare read", bare, &r.bare},
-		{"GET /healthz", getOK(ctx, plain, s.base+"/healthz", nil, ""), &r.hop},
-		{"the bare server on the 1.5 KB row", getOK(ctx, plain, served[0], nil, ""), &r.servedFloor},
-		{"the bare server on a session row", getOK(ctx, plain, served[1], nil, ""), &r.served},
+		{"GET /healthz", getOK(ctx, plain, s.base+"/healthz", nil), &r.hop},
+		{"the bare server on the 1.5 KB row", getOK(ctx, plain, served[0], nil), &r.servedFloor},
+		{"the bare server on a session row", getOK(ctx, plain, served[1], nil), &r.served},
 		{"signed-in GET /", getOK(ctx, user, s.base+"/", nil, signedIn), &r.home},
-		{"the API", getOK(ctx, plain, s.apiURL(), http.Header{"Authorization": {"Bearer " + token}}, ""), &r.api},
-		{"/graphcall", getOK(ctx, user, s.base+"/graphcall", nil, signedIn), &r.graph},
+		{"the API", getOK(ctx, plain, s.apiURL(), http.Header{"Authorization": {"Bearer " + token}}), &r.api},
+		{"/graphcall", getOK(ctx, user, s.base+"/graphcall", nil, signedIn, apiResult), &r.graph},
 	}, stop, nil
 }
 
@@ -333,6 +339,21 @@ func mark(ok bool) string {
 		return "✓"
 	}
 	return "✗"
+}
+
+// roundRatio is the budget row of a ratio taken in each round: its median
+// and range. A round below 1× is a fault of the measurement, since a page
+// costs its read and more, so the budget is not taken as met.
+func roundRatio(what string, rs []float64, budget float64) row {
+	if len(rs) == 0 {
+		return row{what, "no rounds", fmt.Sprintf("≤ %.1f×", budget), mark(false)}
+	}
+	v := median(rs)
+	measured := fmt.Sprintf("%.2f×, median of %d rounds' ratios (%.2f–%.2f×)", v, len(rs), rs[0], rs[len(rs)-1])
+	if rs[0] < 1 {
+		return row{what, measured + ": a round below 1×, which a page that makes the read cannot be, so the run does not show the budget met", fmt.Sprintf("≤ %.1f×", budget), mark(false)}
+	}
+	return row{what, measured, fmt.Sprintf("≤ %.1f×", budget), mark(v <= budget)}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
@@ -435,8 +456,8 @@ func (r *results) table() string {
 	}
 	timeBudgets := map[string]float64{"BenchmarkSignedInHome": pageRatioBudget, "BenchmarkGraphcallFromCache": graphRatioBudget}
 	for _, b := range r.goBench {
-		if budget, ok := timeBudgets[b.Name]; ok && bare.NsPerOp > 0 {
-			rows = append(rows, ratio(fmt.Sprintf("`%s` ÷ `BenchmarkBareRead`, ns/op: the page against the bare read of its row, both in process", b.Name), b.NsPerOp/bare.NsPerOp, budget))
+		if budget, ok := timeBudgets[b.Name]; ok {
+			rows = append(rows, roundRatio(fmt.Sprintf("`%s` ÷ `BenchmarkBareRead`, ns/op: the page against the bare read of its row, both in process", b.Name), perRound(b, bare), budget))
 		}
 	}
 	var t strings.Builder
@@ -462,11 +483,11 @@ func notes(o settings, r *results, took time.Duration) string {
 		rounds = "1 round"
 	}
 	return fmt.Sprintf(`
-- c=1: one call at a time, the seven kinds of call (the bare read, `+"`/healthz`"+`, the bare server on each row, the page, the API, `+"`/graphcall`"+`) taking turns of %v each, for %v each after %v each not counted; the first tenth of each turn is not counted either. p50 and p99 over each kind's calls. The turns put every kind in the same stretches of the machine, so the ratios do not move with its drift. The page's calls must come back signed in. The handler runs with LOG_LEVEL=info, its log to a file.
+- c=1: one call at a time, the seven kinds of call (the bare read, `+"`/healthz`"+`, the bare server on each row, the page, the API, `+"`/graphcall`"+`) taking turns of %v each, in an order shuffled each round, for %v each after %v each not counted; the first tenth of each turn is not counted either. p50 and p99 over each kind's calls. The turns put every kind in the same stretches of the machine, so the ratios do not move with its drift. The page's calls must come back signed in. The handler runs with LOG_LEVEL=info, its log to a file.
 - Load: the load driver (internal/loadgen) signs in its users through the emulator, loads pages for %v of warm-up, then for %v measured; errors count the warm-up too. The run is 30 s by default (`+"`scripts/bench -duration 60s`"+` for 60). RSS is VmRSS and VmHWM of /proc/<pid>/status, in MB of 10^6 bytes; VmHWM is %s.
 - Table Storage calls are counted on the wire, as TestTableCallsPerRoute counts them: a proxy between a second handler and the same Azurite counts each HTTP request. Budgets are that test's.
 - Cold start: the handler binary started %d times, on a port of its own each, GET / polled every 0.5 ms.
-- Go benchmarks: `+"`%s`"+`, then the same for `+"`%s`"+`, in %s, each run a process of its own with an Azurite of its own (the test binary built at the start, with the handler); the figures are the medians over the rounds. Each signs a user in through the program running in its test binary, with an emulator of its own. `+"`BenchmarkBareRead`"+` then reads that user's session row with the SDK's leanest `+"`GetEntity`"+`; the page benchmarks call the handler the program builds with that user's cookie, logging to a file: no HTTP hop is counted in either. Each makes its calls for a second before it is measured, as a fresh Azurite answers its first calls more slowly. Their ratios carry the time budgets in process, as the bare server's row does over HTTP: there the page and its read are measured alike. The page over HTTP against the in-process read of a 1.5 KB row, the issue's first measure, keeps its budget too: it holds a hop and a server against none. Budgets of the Go benchmarks are reported, not asserted.
+- Go benchmarks: `+"`%s`"+`, then the same for `+"`%s`"+`, in %s, each run a process of its own (the test binary built at the start, with the handler) on the Azurite of the measurements above; the figures are the medians over the rounds, and a ratio is the median of the rounds' ratios, each benchmark against the bare read of its own round. Each signs a user in through the program running in its test binary, with an emulator of its own. `+"`BenchmarkBareRead`"+` then reads that user's session row with the SDK's leanest `+"`GetEntity`"+`; the page benchmarks call the handler the program builds with that user's cookie, logging to a file: no HTTP hop is counted in either. Each makes its calls for a second before it is measured. A round where a page costs less than the bare read leaves its budget unmet: that is the measurement's fault, not a fast page. Their ratios carry the time budgets in process, as the bare server's row does over HTTP: there the page and its read are measured alike. The page over HTTP against the in-process read of a 1.5 KB row, the issue's first measure, keeps its budget too: it holds a hop and a server against none. Budgets of the Go benchmarks are reported, not asserted.
 - Budgets are ratios and sizes; ✗ marks a budget missed, and nothing fails on a time. The run took %v.
 `, c1Block, o.c1, o.c1Warmup, o.warmup, o.duration, peak, o.starts, goCommand, strings.Join(benchmarks[1:], "`, `"), rounds, took.Round(time.Second))
 }

@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -40,27 +40,36 @@ type c1Call struct {
 }
 
 // inTurn makes the calls one at a time, the kinds taking turns in blocks
-// of time of one kind each, for warm and then for d, and returns each
-// kind's latencies over the second part, in the order of calls. Turns put
-// every kind in the same stretches of the machine, whose speed drifts by
-// tens of percent over a minute, so their ratios do not move with it; a
-// block keeps one kind's calls back to back, as a run of that kind alone
-// would, and its first tenth is not counted, while the parts that kind
-// did not call settle. A failed call ends it.
-func inTurn(ctx context.Context, warm, d, block time.Duration, calls []c1Call) ([]latency, error) {
+// of time of one kind each, for warm rounds and then for rounds counted,
+// and returns each kind's latencies over the counted rounds, in the order
+// of calls. In a round every kind has one block, in an order shuffled anew
+// each round (from a fixed seed, so runs are alike), so that no kind always
+// follows the same other. Turns put every kind in the same stretches of the
+// machine, whose speed drifts by tens of percent over a minute, so their
+// ratios do not move with it; a block keeps one kind's calls back to back,
+// as a run of that kind alone would, and its first tenth is not counted,
+// while the parts that kind did not call settle. A failed call ends it.
+func inTurn(ctx context.Context, warm, rounds int, block time.Duration, calls []c1Call) ([]latency, error) {
 	lat := make([][]time.Duration, len(calls))
-	from := time.Now().Add(warm)
-	end := from.Add(d)
-	for ctx.Err() == nil && time.Now().Before(end) {
-		for i, c := range calls {
+	order := make([]int, len(calls))
+	for i := range order {
+		order[i] = i
+	}
+	shuffle := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < warm+rounds && ctx.Err() == nil; round++ {
+		shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			c := calls[i]
 			start := time.Now()
 			settled, blockEnd := start.Add(block/10), start.Add(block)
 			for t0 := start; t0.Before(blockEnd) && ctx.Err() == nil; t0 = time.Now() {
-				if err := c.call(); err != nil {
+				err := c.call()
+				took := time.Since(t0)
+				if err != nil {
 					return nil, fmt.Errorf("%s: %w", c.name, err)
 				}
-				if !t0.Before(from) && !t0.Before(settled) {
-					lat[i] = append(lat[i], time.Since(t0))
+				if round >= warm && !t0.Before(settled) {
+					lat[i] = append(lat[i], took)
 				}
 			}
 		}
@@ -111,27 +120,28 @@ func floorRead(ctx context.Context, s *parts) (func() error, error) {
 	}, nil
 }
 
-// sessionRow signs the user in and returns the keys of a session row of
-// theirs, the row a page reads. The bench signs in no one else, so every
-// session row is alike.
+// sessionRow returns the keys of the one session row in the table: the
+// row of the one user signed in so far, which their pages read.
 func sessionRow(ctx context.Context, s *parts) (partition, row string, err error) {
-	if err := signIn(ctx, newClient(), s.base); err != nil {
-		return "", "", fmt.Errorf("signing in: %w", err)
-	}
 	svc, err := aztables.NewServiceClientFromConnectionString(tableConnection(s.tableEndpoint()), nil)
 	if err != nil {
 		return "", "", err
 	}
-	filter, one := "RowKey eq 'session'", int32(1)
-	page, err := svc.NewClient(sessionTable).NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &one}).NextPage(ctx)
-	if err != nil {
-		return "", "", fmt.Errorf("finding a session row: %w", err)
+	filter := "RowKey eq 'session'"
+	var rows [][]byte
+	pager := svc.NewClient(sessionTable).NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return "", "", fmt.Errorf("finding the session row: %w", err)
+		}
+		rows = append(rows, page.Entities...)
 	}
-	if len(page.Entities) == 0 {
-		return "", "", errors.New("no session row after a sign-in")
+	if len(rows) != 1 {
+		return "", "", fmt.Errorf("%d session rows after one sign-in, want 1", len(rows))
 	}
 	var e aztables.Entity
-	if err := json.Unmarshal(page.Entities[0], &e); err != nil {
+	if err := json.Unmarshal(rows[0], &e); err != nil {
 		return "", "", err
 	}
 	return e.PartitionKey, e.RowKey, nil
@@ -168,9 +178,9 @@ func startReadServer(ctx context.Context, s *parts, table, partition, row string
 	return u, p, nil
 }
 
-// getOK is a GET of u with c that must answer 200, and a body holding
-// want if it is set; header, if set, is sent with it.
-func getOK(ctx context.Context, c *http.Client, u string, header http.Header, want string) func() error {
+// getOK is a GET of u with c that must answer 200, with a body holding
+// each of want; header, if set, is sent with it.
+func getOK(ctx context.Context, c *http.Client, u string, header http.Header, want ...string) func() error {
 	var body bytes.Buffer
 	return func() error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -190,8 +200,10 @@ func getOK(ctx context.Context, c *http.Client, u string, header http.Header, wa
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("GET %s: status %d", u, resp.StatusCode)
 		}
-		if want != "" && !strings.Contains(body.String(), want) {
-			return fmt.Errorf("GET %s: no %q in the page", u, want)
+		for _, w := range want {
+			if !bytes.Contains(body.Bytes(), []byte(w)) {
+				return fmt.Errorf("GET %s: no %q in the page", u, w)
+			}
 		}
 		return nil
 	}

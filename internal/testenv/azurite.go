@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,12 +73,27 @@ var (
 	sharedErr     error
 )
 
+// SharedAzuritePort names the environment variable that gives
+// SharedAzurite the Table port of an Azurite already running on loopback,
+// to use instead of starting one: scripts/bench runs its Go benchmarks on
+// the Azurite its other measurements use.
+const SharedAzuritePort = "TESTENV_SHARED_AZURITE_PORT"
+
 // SharedAzurite returns an in-memory Azurite shared by the tests of one test
 // binary; it dies with the binary. A failed start fails every test that asks
 // for it, each with the same error.
 func SharedAzurite(t testing.TB) *Azurite {
 	t.Helper()
 	sharedOnce.Do(func() {
+		if v := os.Getenv(SharedAzuritePort); v != "" {
+			port, err := strconv.Atoi(v)
+			if err != nil || port <= 0 || port > 65535 {
+				sharedErr = fmt.Errorf("testenv: %s=%q is not a port", SharedAzuritePort, v)
+				return
+			}
+			sharedAzurite = &Azurite{port: port}
+			return
+		}
 		a := &Azurite{}
 		if a.bin, sharedErr = azuriteBin(); sharedErr == nil {
 			if sharedErr = a.startOnFreePort(); sharedErr == nil {
