@@ -91,7 +91,10 @@ type sessionData struct {
 	// APIPolicy the user flow whose authority that account belongs to.
 	AccountID string `json:"account"`
 	APIPolicy string `json:"apiPolicy"`
-	IDToken   string `json:"idToken"`
+	// IDToken is the token as stored: without its payload segment when
+	// idTokenCut, which idToken puts back only when the token is sent.
+	IDToken    string `json:"idToken"`
+	idTokenCut bool
 }
 
 // withClaims sets the claims of a verified ID token, as JSON.
@@ -99,6 +102,9 @@ func (d *sessionData) withClaims(raw json.RawMessage) error {
 	if !json.Valid(raw) {
 		return errors.New("auth: the ID token's claims are not JSON")
 	}
+	// A cut token is put back from the claims it was issued with, before
+	// new claims (a profile edit's) replace them.
+	d.IDToken, d.idTokenCut = d.idToken(), false
 	profile := claimsFrom(raw)
 	d.Claims, d.Profile = raw, &profile
 	return nil
@@ -108,7 +114,16 @@ func (d *sessionData) withClaims(raw json.RawMessage) error {
 // exp.
 func (d *sessionData) withIDToken(token string, claims map[string]any) {
 	exp, _ := claims["exp"].(float64)
-	d.IDToken, d.IDTokenExpires = token, int64(exp)
+	d.IDToken, d.idTokenCut, d.IDTokenExpires = token, false, int64(exp)
+}
+
+// idToken is the ID token whole.
+func (d *sessionData) idToken() string {
+	if !d.idTokenCut {
+		return d.IDToken
+	}
+	token, _ := restoreTokenPayload(d.IDToken, d.Claims) // its shape was checked when read
+	return token
 }
 
 func decodeSessionData(b []byte) (sessionData, error) {

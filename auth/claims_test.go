@@ -63,8 +63,8 @@ func TestSessionWrittenBeforeProfiles(t *testing.T) {
 	if c.ObjectID != "o1" || c.Name != "Alice" || c.Email() != "a@x" || c.Policy != "B2C_1_susi" {
 		t.Errorf("claims %+v", c)
 	}
-	if d.IDTokenExpires != 1900000000 || d.AccountID != "acc" || d.IDToken != "tok" {
-		t.Errorf("exp %d, account %q, token %q", d.IDTokenExpires, d.AccountID, d.IDToken)
+	if d.IDTokenExpires != 1900000000 || d.AccountID != "acc" || d.idToken() != "tok" {
+		t.Errorf("exp %d, account %q, token %q", d.IDTokenExpires, d.AccountID, d.idToken())
 	}
 	var raw map[string]any
 	if err := json.Unmarshal(c.Raw, &raw); err != nil || raw["name"] != "Alice" {
@@ -90,7 +90,7 @@ func TestSessionWrittenBeforeProfiles(t *testing.T) {
 	for _, b := range [][]byte{now.marshal(), legacy} { // today's layout, and the JSON of earlier versions
 		again, err := decodeSessionData(b)
 		if err != nil || again.claims().Name != "Alice" || again.IDTokenExpires != 1900000000 || string(again.Claims) != string(now.Claims) ||
-			again.AccountID != now.AccountID || again.IDToken != now.IDToken || !reflect.DeepEqual(again.claims(), now.claims()) {
+			again.AccountID != now.AccountID || again.idToken() != now.idToken() || !reflect.DeepEqual(again.claims(), now.claims()) {
 			t.Errorf("round trip of %.20q: %+v, %v", b, again, err)
 		}
 	}
@@ -137,9 +137,21 @@ func TestSessionKeepsOneCopyOfTheClaims(t *testing.T) {
 			t.Errorf("%s: the token's payload segment stored: %v, want %v", tt.name, seen, tt.wantSeen)
 		}
 		again, err := decodeSessionData(b)
-		if err != nil || again.IDToken != token || string(again.Claims) != string(tt.d.Claims) {
-			t.Errorf("%s: decoded token %q, claims %s, %v; want the token whole and the claims kept", tt.name, again.IDToken, again.Claims, err)
+		if err != nil || again.idToken() != token || string(again.Claims) != string(tt.d.Claims) {
+			t.Errorf("%s: decoded token %q, claims %s, %v; want the token whole and the claims kept", tt.name, again.idToken(), again.Claims, err)
 		}
+	}
+	// A profile edit on a session as a page loads it, its token still cut,
+	// keeps the token it was issued, not one made of the new claims.
+	loaded, err := decodeSessionData(d.marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loaded.withClaims(json.RawMessage(`{"oid":"o1","name":"Alice B."}`)); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := decodeSessionData(loaded.marshal()); err != nil || again.idToken() != token {
+		t.Errorf("edited after a load: token %q, %v; want the one issued, %q", again.idToken(), err, token)
 	}
 	if n, whole := len(d.marshal()), len(claims)+len(token); n > whole-len(payload)+200 {
 		t.Errorf("a payload of %d bytes for %d bytes of claims and token: the claims are stored twice", n, whole)
@@ -181,6 +193,7 @@ func TestSessionPayloadV1(t *testing.T) {
 		b    []byte
 	}{{"v1", b}, {"v1 written again", want.marshal()}} {
 		got, err := decodeSessionData(tt.b)
+		got.IDToken, got.idTokenCut = got.idToken(), false // as sent; the v2 layout keeps it cut until then
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: decoded %+v (profile %+v), %v; want %+v (profile %+v)", tt.name, got, got.Profile, err, want, want.Profile)
 		}

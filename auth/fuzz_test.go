@@ -272,7 +272,7 @@ func FuzzSessionPayload(f *testing.F) {
 			return
 		}
 		again, err := decodeSessionData(got.marshal())
-		if err != nil || !reflect.DeepEqual(again.claims(), got.claims()) || again.IDToken != got.IDToken ||
+		if err != nil || !reflect.DeepEqual(again.claims(), got.claims()) || again.idToken() != got.idToken() ||
 			again.IDTokenExpires != got.IDTokenExpires || again.Policy != got.Policy || again.AccountID != got.AccountID || again.APIPolicy != got.APIPolicy {
 			t.Fatalf("decoded %+v, then %+v after encoding: %v", got, again, err)
 		}

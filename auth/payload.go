@@ -19,8 +19,9 @@ import (
 // payloadV2 adds, after NewUser, whether the ID token is kept without its
 // payload segment: a token's payload is its claims, base64url-encoded (RFC
 // 7519 §3, RFC 7515 §7.1), and the session holds those claims already, so
-// the segment is cut when it matches them and put back when read. That
-// keeps a second copy of every claim out of each session row.
+// the segment is cut when it matches them and put back when the token is
+// sent, at sign-out. That keeps a second copy of every claim out of each
+// session row, and its encoding out of each page view.
 const (
 	payloadV1 = 1
 	payloadV2 = 2
@@ -33,7 +34,10 @@ func (d *sessionData) marshal() []byte {
 	if p == nil {
 		p = &Claims{}
 	}
-	token, cut := cutTokenPayload(d.IDToken, d.Claims)
+	token, cut := d.IDToken, d.idTokenCut
+	if !cut {
+		token, cut = cutTokenPayload(d.IDToken, d.Claims)
+	}
 	b := []byte{payloadV2}
 	for _, s := range []string{string(d.Claims), d.Policy, d.AccountID, d.APIPolicy, token,
 		p.Subject, p.ObjectID, p.Name, p.GivenName, p.FamilyName, p.Username, p.TenantID, p.IdentityProvider, p.Policy} {
@@ -111,10 +115,11 @@ func unmarshalPayload(b []byte) (sessionData, error) {
 	}
 	p.NewUser = r.flag()
 	if version == payloadV2 && r.flag() {
-		var ok bool
-		if d.IDToken, ok = restoreTokenPayload(d.IDToken, claims); !ok {
+		// A page does not send the token, so it stays cut until idToken.
+		if _, payload, _, ok := jwtSegments(d.IDToken); !ok || payload != "" {
 			r.err = errPayload
 		}
+		d.idTokenCut = true
 	}
 	exp, n := binary.Varint(r.b)
 	if n <= 0 || r.err != nil || n != len(r.b) {

@@ -297,7 +297,7 @@ func (s *Service) idTokenHint(user *User) string {
 	if exp := user.data.IDTokenExpires; exp != 0 && !s.cfg.Now().Before(time.Unix(exp, 0)) {
 		return ""
 	}
-	return user.data.IDToken
+	return user.data.idToken()
 }
 
 // sessionHash names a session inside a pending row without storing its ID.
