@@ -76,14 +76,9 @@ func TestInTurn(t *testing.T) {
 	const block, warm, rounds = 100 * time.Millisecond, 1, 4
 	// Each kind takes its own time, so a swap of results would show.
 	calls := []c1Call{call("a", time.Millisecond), call("b", 4*time.Millisecond), call("c", 2*time.Millisecond)}
-	began := time.Now()
 	lats, err := inTurn(t.Context(), warm, rounds, block, calls)
 	if err != nil {
 		t.Fatal(err)
-	}
-	// Every block ends with the call under way when its time is up.
-	if took, most := time.Since(began), time.Duration((warm+rounds)*len(calls))*(block+10*time.Millisecond); took > most {
-		t.Errorf("took %v, want at most %v: the rounds overran", took, most)
 	}
 	var turns []string
 	count := map[string]int{}
@@ -93,7 +88,8 @@ func TestInTurn(t *testing.T) {
 			turns = append(turns, name)
 		}
 	}
-	// Blocks of one kind next to each other, across a round's end, make one turn.
+	// Blocks of one kind next to each other, across a round's end, make one
+	// turn; a round more than asked for would make more turns than blocks.
 	if n := len(turns); n < (warm+rounds)*2 || n > (warm+rounds)*len(calls) {
 		t.Errorf("%d turns in %d calls, want one block per kind and round: %v", n, len(order), turns)
 	}
@@ -106,9 +102,13 @@ func TestInTurn(t *testing.T) {
 		if l.N == 0 || l.N >= count[name]*rounds/(warm+rounds) {
 			t.Errorf("%s: %d of %d calls counted", name, l.N, count[name])
 		}
-		if l.P50 < want || l.P50 > want+3*time.Millisecond/2 {
-			t.Errorf("%s: p50 %v, want its own time, %v", name, l.P50, want)
+		if l.P50 < want {
+			t.Errorf("%s: p50 %v, less than the %v each call sleeps", name, l.P50, want)
 		}
+	}
+	// Each kind's figures are its own: a sleeps least, then c, then b.
+	if a, b, c := lats[0].P50, lats[1].P50, lats[2].P50; !(a < c && c < b) {
+		t.Errorf("p50s a %v, b %v, c %v: want a < c < b, as they sleep", a, b, c)
 	}
 	failing := c1Call{name: "the page", call: func() error { return errors.New("status 500") }}
 	if _, err := inTurn(t.Context(), 0, 1, 10*time.Millisecond, []c1Call{calls[0], failing}); err == nil || !strings.Contains(err.Error(), "the page: status 500") {
@@ -117,8 +117,8 @@ func TestInTurn(t *testing.T) {
 }
 
 // A signed-in page that comes back signed out, or redirects to sign-in,
-// is an error, not a fast page; so is a /graphcall page without the API's
-// answer, such as its error page while signed in.
+// is an error, not a fast page; so is a 200 from /graphcall without the
+// API's answer on it (the handler's own error pages are not 200).
 func TestGetOKWantsTheSignedInPage(t *testing.T) {
 	const signedIn, apiResult = `<a id="logout" href="/logout">`, `<pre id="api-result">`
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -156,23 +156,24 @@ func TestGetOKWantsTheSignedInPage(t *testing.T) {
 }
 
 // The in-process ratio is taken round by round, each page against the
-// read of its own round, and a round where the page costs less than its
-// read shows the run as unfit to judge the budget.
+// read of its own round; the budget is judged on their median, and the
+// row shows how far the rounds spread.
 func TestRoundRatio(t *testing.T) {
 	bare := goBench{Name: "BenchmarkBareRead", NsPerRound: []float64{100, 200, 100}}
 	// The medians, 200 ÷ 100, would say 2×; round by round it is 1.2×.
 	page := goBench{Name: "BenchmarkSignedInHome", NsPerRound: []float64{120, 240, 130}}
 	if got := perRound(page, bare); !slices.Equal(got, []float64{1.2, 1.2, 1.3}) {
-		t.Errorf("perRound = %v, want each round's own ratio, sorted", got)
+		t.Errorf("perRound = %v, want each round's own ratio", got)
 	}
 	for _, tt := range []struct {
 		rounds []float64
 		mark   string
 		says   string
 	}{
-		{[]float64{1.2, 1.2, 1.3}, "✓", "1.20×, median of 3 rounds' ratios (1.20–1.30×)"},
-		{[]float64{1.4, 1.6, 1.7}, "✗", "1.60×"},
-		{[]float64{0.97, 1.1, 1.2}, "✗", "a round below 1×"},
+		{[]float64{1.3, 1.2, 1.2}, "✓", "1.20×, median of 3 rounds' ratios (1.20–1.30×)"},
+		{[]float64{1.7, 1.4, 1.6}, "✗", "1.60×, median of 3 rounds' ratios (1.40–1.70×)"},
+		{[]float64{1.2, 0.97, 1.1}, "✓", "1.10×, median of 3 rounds' ratios (0.97–1.20×)"},
+		{[]float64{1.6}, "✗", "1.60×, 1 round's ratio (1.60–1.60×)"},
 		{nil, "✗", "no rounds"},
 	} {
 		rw := roundRatio("page", tt.rounds, 1.5)

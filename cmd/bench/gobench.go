@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,12 +39,17 @@ func goBenchArgs(name, benchtime string) []string {
 // with the test binary built at the start, and returns the median of each
 // figure over the runs. Each run is a process of its own, on the Azurite
 // at azuritePort, the one the bench's other measurements used, and the runs
-// go round the names: every benchmark meets the same Azurite, and the
-// machine's drift over the minutes of the runs falls on all of them alike.
+// go round the names, in an order shuffled each round: every benchmark
+// meets the same Azurite, and the machine's drift over the minutes of the
+// runs falls on all of them alike.
 func goBenchmarks(ctx context.Context, root, dir string, azuritePort int, names []string, count int, benchtime string) ([]goBench, error) {
 	runs := map[string][][3]float64{}
+	order := slices.Clone(names)
+	shuffle := rand.New(rand.NewPCG(1, 2))
 	for range count {
-		for _, name := range names {
+		// No benchmark always runs first, or always after the same other.
+		shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, name := range order {
 			var args []string
 			for _, a := range goBenchArgs(name, benchtime)[2:] {
 				if strings.HasPrefix(a, "-") {
@@ -93,15 +99,14 @@ func goBenchmarks(ctx context.Context, root, dir string, azuritePort int, names 
 	return res, nil
 }
 
-// perRound is the ratio of a's ns/op to b's in each round, sorted: the two
-// ran minutes apart at most, where the medians of each may come from
-// different rounds.
+// perRound is the ratio of a's ns/op to b's in each round: the two ran a
+// minute apart at most, where the medians of each may come from different
+// rounds.
 func perRound(a, b goBench) []float64 {
 	var rs []float64
 	for i := range min(len(a.NsPerRound), len(b.NsPerRound)) {
 		rs = append(rs, a.NsPerRound[i]/b.NsPerRound[i])
 	}
-	slices.Sort(rs)
 	return rs
 }
 

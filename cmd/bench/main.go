@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -74,8 +75,8 @@ func run(ctx context.Context, args []string, stdout, progress io.Writer) error {
 	fs.SetOutput(progress)
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "measured time of each load run")
 	fs.DurationVar(&o.warmup, "warmup", 10*time.Second, "load before each load run's measured time; RSS is read at its end")
-	fs.DurationVar(&o.c1, "c1", 5*time.Second, "one-at-a-time (c=1) time per kind of call, in turns of 250ms; the kinds take turns for this times their number")
-	fs.DurationVar(&o.c1Warmup, "c1-warmup", time.Second, "c=1 time per kind of call before the measured time, not counted")
+	fs.DurationVar(&o.c1, "c1", 5*time.Second, "one-at-a-time (c=1) time per kind of call, in turns of 250ms (rounded up to whole turns); the kinds take turns for this times their number")
+	fs.DurationVar(&o.c1Warmup, "c1-warmup", time.Second, "c=1 time per kind of call before the measured time, not counted (rounded up to whole turns)")
 	users := fs.String("users", "20,50", "comma-separated numbers of signed-in users of the load runs")
 	fs.IntVar(&o.starts, "starts", 10, "handler starts for the cold-start median")
 	fs.IntVar(&o.count, "count", 5, "go test -count of the Go benchmarks")
@@ -104,6 +105,11 @@ func run(ctx context.Context, args []string, stdout, progress io.Writer) error {
 			}
 		}
 	}
+	if o.c1 <= 0 || o.c1Warmup < 0 {
+		return fmt.Errorf("-c1 %v, -c1-warmup %v: want a time above zero and one not below", o.c1, o.c1Warmup)
+	}
+	// Whole turns: what the notes print is what ran.
+	o.c1, o.c1Warmup = time.Duration(blocks(o.c1))*c1Block, time.Duration(blocks(o.c1Warmup))*c1Block
 	for _, u := range strings.Split(*users, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(u))
 		if err != nil || n < 1 {
@@ -194,13 +200,14 @@ func measure(ctx context.Context, root string, o settings, progress io.Writer) (
 	if err != nil {
 		return fail("setting up the c=1 calls", err)
 	}
-	lats, err := inTurn(ctx, blocks(o.c1Warmup), max(1, blocks(o.c1)), c1Block, calls)
+	lats, err := inTurn(ctx, blocks(o.c1Warmup), blocks(o.c1), c1Block, calls)
 	if err != nil {
 		return fail("c=1", err)
 	}
 	for i, c := range calls {
 		*c.into = lats[i]
 	}
+	stop() // the bare servers: the rest of the run needs the machine
 
 	for _, n := range o.users {
 		say("load: %d signed-in users, %v warm-up, %v measured", n, o.warmup, o.duration)
@@ -253,9 +260,8 @@ func blocks(d time.Duration) int { return int((d + c1Block - 1) / c1Block) }
 // c1Calls sets up the calls of the c=1 measurement, each with the field of
 // r it fills: the bare read, /healthz, the bare server on the 1.5 KB row
 // and on a session row, the signed-in page, the API alone, and /graphcall.
-// The page and /graphcall are the
-// user's whose session row the bare server reads. stop ends the servers it
-// started, even when it fails.
+// The page and /graphcall are those of the user whose session row the bare
+// server reads. stop ends the servers it started, even when it fails.
 func c1Calls(ctx context.Context, s *parts, r *results) (calls []c1Call, stop func(), err error) {
 	var servers []*proc
 	stop = func() {
@@ -341,18 +347,18 @@ func mark(ok bool) string {
 	return "✗"
 }
 
-// roundRatio is the budget row of a ratio taken in each round: its median
-// and range. A round below 1× is a fault of the measurement, since a page
-// costs its read and more, so the budget is not taken as met.
+// roundRatio is the budget row of a ratio taken in each round: its median,
+// which carries the budget, and its range, which shows how far the rounds
+// agree.
 func roundRatio(what string, rs []float64, budget float64) row {
 	if len(rs) == 0 {
 		return row{what, "no rounds", fmt.Sprintf("≤ %.1f×", budget), mark(false)}
 	}
-	v := median(rs)
-	measured := fmt.Sprintf("%.2f×, median of %d rounds' ratios (%.2f–%.2f×)", v, len(rs), rs[0], rs[len(rs)-1])
-	if rs[0] < 1 {
-		return row{what, measured + ": a round below 1×, which a page that makes the read cannot be, so the run does not show the budget met", fmt.Sprintf("≤ %.1f×", budget), mark(false)}
+	v, rounds := median(rs), "1 round's ratio"
+	if len(rs) > 1 {
+		rounds = fmt.Sprintf("median of %d rounds' ratios", len(rs))
 	}
+	measured := fmt.Sprintf("%.2f×, %s (%.2f–%.2f×)", v, rounds, slices.Min(rs), slices.Max(rs))
 	return row{what, measured, fmt.Sprintf("≤ %.1f×", budget), mark(v <= budget)}
 }
 
@@ -383,6 +389,7 @@ func (r *results) table() string {
 		c1("`GET /healthz`: the HTTP hop to the handler, no dependency", r.hop.N, r.hop.P50, r.hop.P99),
 		{what: "signed-in `GET /` p50 ÷ (point read p50 + `/healthz` p50): the page against the same two round trips", measured: fmt.Sprintf("%.2f×", float64(r.home.P50)/float64(r.bare.P50+r.hop.P50))},
 		c1("the 1.5 KB row read by a bare Go HTTP server in a process of its own (`cmd/bench/readserver`, the SDK's leanest `GetEntity`)", r.servedFloor.N, r.servedFloor.P50, r.servedFloor.P99),
+		{what: "that server's p50 ÷ point read p50: what an HTTP hop and a server add to the read before any page work, against the issue's first measure's budget", measured: fmt.Sprintf("%.2f×", float64(r.servedFloor.P50)/float64(r.bare.P50)), budget: fmt.Sprintf("(%.1f×)", pageRatioBudget)},
 		{what: "signed-in `GET /` p50 ÷ that server's p50", measured: fmt.Sprintf("%.2f×", float64(r.home.P50)/float64(r.servedFloor.P50))},
 		c1("the page's own read, a session row of the signed-in user, made by the same bare server: what any server's page pays for that read", r.served.N, r.served.P50, r.served.P99),
 		ratio("signed-in `GET /` p50 ÷ that server's p50: what the page's own work adds", float64(r.home.P50)/float64(r.served.P50), pageRatioBudget),
@@ -487,7 +494,7 @@ func notes(o settings, r *results, took time.Duration) string {
 - Load: the load driver (internal/loadgen) signs in its users through the emulator, loads pages for %v of warm-up, then for %v measured; errors count the warm-up too. The run is 30 s by default (`+"`scripts/bench -duration 60s`"+` for 60). RSS is VmRSS and VmHWM of /proc/<pid>/status, in MB of 10^6 bytes; VmHWM is %s.
 - Table Storage calls are counted on the wire, as TestTableCallsPerRoute counts them: a proxy between a second handler and the same Azurite counts each HTTP request. Budgets are that test's.
 - Cold start: the handler binary started %d times, on a port of its own each, GET / polled every 0.5 ms.
-- Go benchmarks: `+"`%s`"+`, then the same for `+"`%s`"+`, in %s, each run a process of its own (the test binary built at the start, with the handler) on the Azurite of the measurements above; the figures are the medians over the rounds, and a ratio is the median of the rounds' ratios, each benchmark against the bare read of its own round. Each signs a user in through the program running in its test binary, with an emulator of its own. `+"`BenchmarkBareRead`"+` then reads that user's session row with the SDK's leanest `+"`GetEntity`"+`; the page benchmarks call the handler the program builds with that user's cookie, logging to a file: no HTTP hop is counted in either. Each makes its calls for a second before it is measured. A round where a page costs less than the bare read leaves its budget unmet: that is the measurement's fault, not a fast page. Their ratios carry the time budgets in process, as the bare server's row does over HTTP: there the page and its read are measured alike. The page over HTTP against the in-process read of a 1.5 KB row, the issue's first measure, keeps its budget too: it holds a hop and a server against none. Budgets of the Go benchmarks are reported, not asserted.
+- Go benchmarks: `+"`%s`"+`, then the same for `+"`%s`"+`, in %s in an order shuffled each round, each run a process of its own (the test binary built at the start, with the handler) on the Azurite of the measurements above; the figures are the medians over the rounds, and a ratio is the median of the rounds' ratios, each benchmark against the bare read of its own round. Each signs a user in through the program running in its test binary, with an emulator of its own. `+"`BenchmarkBareRead`"+` then reads that user's session row with the SDK's leanest `+"`GetEntity`"+`; the page benchmarks call the handler the program builds with that user's cookie, logging to a file: no HTTP hop is counted in either. Each makes its calls for a second before it is measured. The page's read asks for three properties and is decoded once, where the bare read takes the whole row through the SDK, so a round may put a page below 1×. Their ratios carry the time budgets in process, as the bare server's row does over HTTP: there the page and its read are measured alike. The page over HTTP against the in-process read of a 1.5 KB row, the issue's first measure, keeps its budget too: it holds a hop and a server against none. Budgets of the Go benchmarks are reported, not asserted.
 - Budgets are ratios and sizes; ✗ marks a budget missed, and nothing fails on a time. The run took %v.
 `, c1Block, o.c1, o.c1Warmup, o.warmup, o.duration, peak, o.starts, goCommand, strings.Join(benchmarks[1:], "`, `"), rounds, took.Round(time.Second))
 }

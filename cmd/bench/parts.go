@@ -174,7 +174,7 @@ func startStandIns(ctx context.Context, root, dir string, p ports) (*parts, erro
 	s := &parts{dir: dir, handlerBin: filepath.Join(dir, "handler"), ports: p, base: fmt.Sprintf("http://localhost:%d", p.handler)}
 	var err error
 	s.azurite, err = start("Azurite", filepath.Join(dir, "azurite.log"), nil, filepath.Join(root, "node_modules", ".bin", "azurite-table"),
-		"--tableHost", "127.0.0.1", "--tablePort", strconv.Itoa(p.azurite), "--location", filepath.Join(dir, "azurite"),
+		"--tableHost", "127.0.0.1", "--tablePort", strconv.Itoa(p.azurite), "--inMemoryPersistence",
 		"--disableTelemetry", "--skipApiVersionCheck")
 	if err != nil {
 		return nil, fmt.Errorf("%w (run scripts/setup)", err)

@@ -80,8 +80,9 @@ var (
 const SharedAzuritePort = "TESTENV_SHARED_AZURITE_PORT"
 
 // SharedAzurite returns an in-memory Azurite shared by the tests of one test
-// binary; it dies with the binary. A failed start fails every test that asks
-// for it, each with the same error.
+// binary; it dies with the binary. With SharedAzuritePort set, it is that
+// one instead, which the binary neither starts nor stops. A failed start
+// fails every test that asks for it, each with the same error.
 func SharedAzurite(t testing.TB) *Azurite {
 	t.Helper()
 	sharedOnce.Do(func() {

@@ -18,6 +18,7 @@ func TestSharedAzuriteFailureRepeats(t *testing.T) {
 		}
 	})
 	reset()
+	t.Setenv(SharedAzuritePort, "")
 	t.Chdir(t.TempDir()) // no go.mod above: the start fails
 	for i := range 2 {
 		failed := runIsolated(func(tb testing.TB) { SharedAzurite(tb) })
