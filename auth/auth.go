@@ -73,7 +73,9 @@ type User struct {
 	loaded time.Time
 }
 
-// sessionData is what a session stores, encrypted.
+// sessionData is what a session stores, encrypted. It is written with
+// marshal only: its JSON tags read sessions written before payloadV1, and
+// JSON would write a cut IDToken as if it were whole.
 type sessionData struct {
 	// Claims are the verified ID token's claims as JSON, and Profile the
 	// fields of auth.Claims decoded from them at sign-in: a page view

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"html"
 	"net/http"
 	"net/url"
@@ -178,6 +179,19 @@ func TestEditProfile(t *testing.T) {
 	}
 	if r := graphcall(t, app, c); r.Status != 200 {
 		t.Fatalf("/graphcall after the edit: %d", r.Status)
+	}
+	// The sign-out's id_token_hint is still the sign-in's token, whole and
+	// with its signature good, though the session holds the edited claims
+	// and keeps the token without its payload.
+	out := testenv.Do(t, c, "POST", app.URL+"/logout", url.Values{})
+	_, payload, _ := strings.Cut(mustQuery(t, out.Location).Get("id_token_hint"), ".")
+	payload, _, _ = strings.Cut(payload, ".")
+	claims, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil || !strings.Contains(string(claims), `"oid"`) || strings.Contains(string(claims), "Renamed") {
+		t.Fatalf("id_token_hint's claims %s, %v: want the sign-in's", claims, err)
+	}
+	if b2c := testenv.Do(t, c, "GET", out.Location, nil); b2c.Status != http.StatusFound || b2c.Location != app.URL+"/" {
+		t.Fatalf("B2C's end-session endpoint: %d %q\n%s", b2c.Status, b2c.Location, b2c.Body)
 	}
 }
 
