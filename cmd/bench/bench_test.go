@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -102,6 +103,9 @@ func TestInTurn(t *testing.T) {
 		if l.N == 0 || l.N >= count[name]*rounds/(warm+rounds) {
 			t.Errorf("%s: %d of %d calls counted", name, l.N, count[name])
 		}
+		if len(l.Rounds) != rounds {
+			t.Errorf("%s: p50s of %d rounds, want %d", name, len(l.Rounds), rounds)
+		}
 		if l.P50 < want {
 			t.Errorf("%s: p50 %v, less than the %v each call sleeps", name, l.P50, want)
 		}
@@ -180,5 +184,25 @@ func TestRoundRatio(t *testing.T) {
 		if rw.mark != tt.mark || !strings.Contains(rw.measured, tt.says) {
 			t.Errorf("roundRatio(%v) = %q %s, want %s and %q", tt.rounds, rw.measured, rw.mark, tt.mark, tt.says)
 		}
+	}
+}
+
+// A c=1 ratio sets each round's p50s against each other: a page 1.2× its
+// read in every round is 1.2×, though the machine doubled its speed
+// between rounds, and a round where a kind had no counted call is left out.
+func TestOverIsPerRound(t *testing.T) {
+	ms := func(vs ...float64) latency {
+		var l latency
+		for _, v := range vs {
+			l.Rounds = append(l.Rounds, time.Duration(v*float64(time.Millisecond)))
+		}
+		return l
+	}
+	page, read, hop := ms(1.2, 2.4, 2.4, 9), ms(1, 2, 2, 0), ms(0.2, 0.4, 0.4, 0.4)
+	if got := over(page, read); math.Abs(got-1.2) > 1e-9 {
+		t.Errorf("page ÷ read = %v, want 1.2", got)
+	}
+	if got := over(page, read, hop); math.Abs(got-1.0) > 1e-9 {
+		t.Errorf("page ÷ (read + hop) = %v, want 1", got)
 	}
 }

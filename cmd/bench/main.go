@@ -385,20 +385,20 @@ func (r *results) table() string {
 	rows := []row{
 		c1("Table Storage point read: aztables `GetEntity` of one 1.5 KB row, same Azurite", r.bare.N, r.bare.P50, r.bare.P99),
 		c1("signed-in `GET /` through the handler", r.home.N, r.home.P50, r.home.P99),
-		ratio("signed-in `GET /` p50 ÷ point read p50: the page over HTTP, the read in process (the issue's first measure)", float64(r.home.P50)/float64(r.bare.P50), pageRatioBudget),
+		ratio("signed-in `GET /` p50 ÷ point read p50: the page over HTTP, the read in process (the issue's first measure)", over(r.home, r.bare), pageRatioBudget),
 		c1("`GET /healthz`: the HTTP hop to the handler, no dependency", r.hop.N, r.hop.P50, r.hop.P99),
-		{what: "signed-in `GET /` p50 ÷ (point read p50 + `/healthz` p50): the page against the same two round trips", measured: fmt.Sprintf("%.2f×", float64(r.home.P50)/float64(r.bare.P50+r.hop.P50))},
+		{what: "signed-in `GET /` p50 ÷ (point read p50 + `/healthz` p50): the page against the same two round trips", measured: fmt.Sprintf("%.2f×", over(r.home, r.bare, r.hop))},
 		c1("the 1.5 KB row read by a bare Go HTTP server in a process of its own (`cmd/bench/readserver`, the SDK's leanest `GetEntity`)", r.servedFloor.N, r.servedFloor.P50, r.servedFloor.P99),
-		{what: "that server's p50 ÷ point read p50: what an HTTP hop and a server add to the read before any page work, against the issue's first measure's budget", measured: fmt.Sprintf("%.2f×", float64(r.servedFloor.P50)/float64(r.bare.P50)), budget: fmt.Sprintf("(%.1f×)", pageRatioBudget)},
-		{what: "signed-in `GET /` p50 ÷ that server's p50", measured: fmt.Sprintf("%.2f×", float64(r.home.P50)/float64(r.servedFloor.P50))},
+		{what: "that server's p50 ÷ point read p50: what an HTTP hop and a server add to the read before any page work, against the issue's first measure's budget", measured: fmt.Sprintf("%.2f×", over(r.servedFloor, r.bare)), budget: fmt.Sprintf("(%.1f×)", pageRatioBudget)},
+		{what: "signed-in `GET /` p50 ÷ that server's p50", measured: fmt.Sprintf("%.2f×", over(r.home, r.servedFloor))},
 		c1("the page's own read, a session row of the signed-in user, made by the same bare server: what any server's page pays for that read", r.served.N, r.served.P50, r.served.P99),
-		ratio("signed-in `GET /` p50 ÷ that server's p50: what the page's own work adds", float64(r.home.P50)/float64(r.served.P50), pageRatioBudget),
+		ratio("signed-in `GET /` p50 ÷ that server's p50: what the page's own work adds", over(r.home, r.served), pageRatioBudget),
 		c1("plain `GET` to the emulator's API stand-in, with an access token", r.api.N, r.api.P50, r.api.P99),
 		c1("`/graphcall`, token from the cache", r.graph.N, r.graph.P50, r.graph.P99),
-		ratio("`/graphcall` p50 ÷ point read p50: the page over HTTP, the read in process (the issue's first measure)", float64(r.graph.P50)/float64(r.bare.P50), graphRatioBudget),
-		{what: "`/graphcall` p50 ÷ (point read p50 + API `GET` p50): against the call it makes besides the read", measured: fmt.Sprintf("%.2f×", float64(r.graph.P50)/float64(r.bare.P50+r.api.P50))},
-		ratio("`/graphcall` p50 ÷ the bare server's session-row read p50", float64(r.graph.P50)/float64(r.served.P50), graphRatioBudget),
-		{what: "`/graphcall` p50 ÷ (the bare server's session-row read p50 + API `GET` p50)", measured: fmt.Sprintf("%.2f×", float64(r.graph.P50)/float64(r.served.P50+r.api.P50))},
+		ratio("`/graphcall` p50 ÷ point read p50: the page over HTTP, the read in process (the issue's first measure)", over(r.graph, r.bare), graphRatioBudget),
+		{what: "`/graphcall` p50 ÷ (point read p50 + API `GET` p50): against the call it makes besides the read", measured: fmt.Sprintf("%.2f×", over(r.graph, r.bare, r.api))},
+		ratio("`/graphcall` p50 ÷ the bare server's session-row read p50", over(r.graph, r.served), graphRatioBudget),
+		{what: "`/graphcall` p50 ÷ (the bare server's session-row read p50 + API `GET` p50)", measured: fmt.Sprintf("%.2f×", over(r.graph, r.served, r.api))},
 	}
 	for _, c := range r.calls {
 		detail := ""
@@ -490,7 +490,7 @@ func notes(o settings, r *results, took time.Duration) string {
 		rounds = "1 round"
 	}
 	return fmt.Sprintf(`
-- c=1: one call at a time, the seven kinds of call (the bare read, `+"`/healthz`"+`, the bare server on each row, the page, the API, `+"`/graphcall`"+`) taking turns of %v each, in an order shuffled each round, for %v each after %v each not counted; the first tenth of each turn is not counted either. p50 and p99 over each kind's calls. The turns put every kind in the same stretches of the machine, so the ratios do not move with its drift. The page's calls must come back signed in. The handler runs with LOG_LEVEL=info, its log to a file.
+- c=1: one call at a time, the seven kinds of call (the bare read, `+"`/healthz`"+`, the bare server on each row, the page, the API, `+"`/graphcall`"+`) taking turns of %v each, in an order shuffled each round, for %v each after %v each not counted; the first tenth of each turn is not counted either. p50 and p99 over each kind's calls. A ratio is the median over the rounds of the ratio of the p50s in that round: it sets calls against those of the same stretch of the machine, so it moves little with the machine's drift. The page's calls must come back signed in. The handler runs with LOG_LEVEL=info, its log to a file.
 - Load: the load driver (internal/loadgen) signs in its users through the emulator, loads pages for %v of warm-up, then for %v measured; errors count the warm-up too. The run is 30 s by default (`+"`scripts/bench -duration 60s`"+` for 60). RSS is VmRSS and VmHWM of /proc/<pid>/status, in MB of 10^6 bytes; VmHWM is %s.
 - Table Storage calls are counted on the wire, as TestTableCallsPerRoute counts them: a proxy between a second handler and the same Azurite counts each HTTP request. Budgets are that test's.
 - Cold start: the handler binary started %d times, on a port of its own each, GET / polled every 0.5 ms.

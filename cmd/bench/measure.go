@@ -26,10 +26,42 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 )
 
-// latency is what a run of one-at-a-time calls measured.
+// latency is what a run of one-at-a-time calls measured: over all its
+// counted calls, and the p50 of each counted round (0 for a round where
+// none was counted).
 type latency struct {
 	N        int
 	P50, P99 time.Duration
+	Rounds   []time.Duration
+}
+
+// p50 is the p50 of calls, sorted.
+func p50(calls []time.Duration) time.Duration {
+	if len(calls) == 0 {
+		return 0
+	}
+	return calls[(len(calls)-1)/2]
+}
+
+// over is the ratio of num's p50 to the sum of dens' p50s, round by round,
+// and its median over the rounds where all of them were counted: each
+// ratio sets calls against those of the same stretch of the machine.
+func over(num latency, dens ...latency) float64 {
+	var rs []float64
+	for i, n := range num.Rounds {
+		var sum time.Duration
+		for _, d := range dens {
+			if i >= len(d.Rounds) || d.Rounds[i] == 0 {
+				sum = 0
+				break
+			}
+			sum += d.Rounds[i]
+		}
+		if n > 0 && sum > 0 {
+			rs = append(rs, float64(n)/float64(sum))
+		}
+	}
+	return median(rs)
 }
 
 // A c1Call is one kind of call of the one-at-a-time (c=1) measurement.
@@ -40,7 +72,7 @@ type c1Call struct {
 }
 
 // inTurn makes the calls one at a time, the kinds taking turns in blocks
-// of time of one kind each, for warm rounds and then for rounds counted,
+// of time of one kind each, for warm rounds and then for counted rounds,
 // and returns each kind's latencies over the counted rounds, in the order
 // of calls. In a round every kind has one block, in an order shuffled anew
 // each round (from a fixed seed, so runs are alike), so that no kind always
@@ -49,17 +81,19 @@ type c1Call struct {
 // ratios do not move with it; a block keeps one kind's calls back to back,
 // as a run of that kind alone would, and its first tenth is not counted,
 // while the parts that kind did not call settle. A failed call ends it.
-func inTurn(ctx context.Context, warm, rounds int, block time.Duration, calls []c1Call) ([]latency, error) {
+func inTurn(ctx context.Context, warm, counted int, block time.Duration, calls []c1Call) ([]latency, error) {
 	lat := make([][]time.Duration, len(calls))
+	rounds := make([][]time.Duration, len(calls)) // each counted round's p50
 	order := make([]int, len(calls))
 	for i := range order {
 		order[i] = i
 	}
 	shuffle := rand.New(rand.NewPCG(1, 2))
-	for round := 0; round < warm+rounds && ctx.Err() == nil; round++ {
+	for round := 0; round < warm+counted && ctx.Err() == nil; round++ {
 		shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, i := range order {
 			c := calls[i]
+			from := len(lat[i])
 			start := time.Now()
 			settled, blockEnd := start.Add(block/10), start.Add(block)
 			for t0 := start; t0.Before(blockEnd) && ctx.Err() == nil; t0 = time.Now() {
@@ -71,6 +105,9 @@ func inTurn(ctx context.Context, warm, rounds int, block time.Duration, calls []
 				if round >= warm && !t0.Before(settled) {
 					lat[i] = append(lat[i], took)
 				}
+			}
+			if round >= warm {
+				rounds[i] = append(rounds[i], p50(slices.Sorted(slices.Values(lat[i][from:]))))
 			}
 		}
 	}
@@ -84,7 +121,7 @@ func inTurn(ctx context.Context, warm, rounds int, block time.Duration, calls []
 		}
 		slices.Sort(l)
 		at := func(q float64) time.Duration { return l[int(q*float64(len(l)-1))] }
-		res[i] = latency{N: len(l), P50: at(.50), P99: at(.99)}
+		res[i] = latency{N: len(l), P50: at(.50), P99: at(.99), Rounds: rounds[i]}
 	}
 	return res, nil
 }
