@@ -166,8 +166,8 @@ func TestRoundRatio(t *testing.T) {
 	bare := goBench{Name: "BenchmarkBareRead", NsPerRound: []float64{100, 200, 100}}
 	// The medians, 200 ÷ 100, would say 2×; round by round it is 1.2×.
 	page := goBench{Name: "BenchmarkSignedInHome", NsPerRound: []float64{120, 240, 130}}
-	if got := perRound(page, bare); !slices.Equal(got, []float64{1.2, 1.2, 1.3}) {
-		t.Errorf("perRound = %v, want each round's own ratio", got)
+	if got := roundRatios(page.NsPerRound, bare.NsPerRound); !slices.Equal(got, []float64{1.2, 1.2, 1.3}) {
+		t.Errorf("roundRatios = %v, want each round's own ratio", got)
 	}
 	for _, tt := range []struct {
 		rounds []float64

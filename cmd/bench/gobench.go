@@ -99,17 +99,6 @@ func goBenchmarks(ctx context.Context, root, dir string, azuritePort int, names 
 	return res, nil
 }
 
-// perRound is the ratio of a's ns/op to b's in each round: the two ran a
-// minute apart at most, where the medians of each may come from different
-// rounds.
-func perRound(a, b goBench) []float64 {
-	var rs []float64
-	for i := range min(len(a.NsPerRound), len(b.NsPerRound)) {
-		rs = append(rs, a.NsPerRound[i]/b.NsPerRound[i])
-	}
-	return rs
-}
-
 func median(vs []float64) float64 {
 	if len(vs) == 0 {
 		return 0

@@ -44,24 +44,35 @@ func p50(calls []time.Duration) time.Duration {
 }
 
 // over is the ratio of num's p50 to the sum of dens' p50s, round by round,
-// and its median over the rounds where all of them were counted: each
-// ratio sets calls against those of the same stretch of the machine.
+// and its median over the rounds: each ratio sets calls against those of
+// the same stretch of the machine.
 func over(num latency, dens ...latency) float64 {
+	rounds := make([][]time.Duration, len(dens))
+	for i, d := range dens {
+		rounds[i] = d.Rounds
+	}
+	return median(roundRatios(num.Rounds, rounds...))
+}
+
+// roundRatios is num ÷ the sum of dens in each round where all of them
+// were measured (0 is a round not measured): ratios of figures taken in the
+// same round, as the medians of each may come from different rounds.
+func roundRatios[T time.Duration | float64](num []T, dens ...[]T) []float64 {
 	var rs []float64
-	for i, n := range num.Rounds {
-		var sum time.Duration
+	for i, n := range num {
+		var sum T
 		for _, d := range dens {
-			if i >= len(d.Rounds) || d.Rounds[i] == 0 {
+			if i >= len(d) || d[i] == 0 {
 				sum = 0
 				break
 			}
-			sum += d.Rounds[i]
+			sum += d[i]
 		}
 		if n > 0 && sum > 0 {
 			rs = append(rs, float64(n)/float64(sum))
 		}
 	}
-	return median(rs)
+	return rs
 }
 
 // A c1Call is one kind of call of the one-at-a-time (c=1) measurement.
@@ -120,8 +131,7 @@ func inTurn(ctx context.Context, warm, counted int, block time.Duration, calls [
 			return nil, fmt.Errorf("%s: no call finished", calls[i].name)
 		}
 		slices.Sort(l)
-		at := func(q float64) time.Duration { return l[int(q*float64(len(l)-1))] }
-		res[i] = latency{N: len(l), P50: at(.50), P99: at(.99), Rounds: rounds[i]}
+		res[i] = latency{N: len(l), P50: p50(l), P99: l[(len(l)-1)*99/100], Rounds: rounds[i]}
 	}
 	return res, nil
 }
